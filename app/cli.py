@@ -1,0 +1,150 @@
+"""The `trialfinder` command line (DESIGN.md, "Command line")."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import func, select
+
+from app.config import Settings, get_settings
+from app.ctgov.importer import ImportReport, RawRecord, import_records, read_records
+from app.db import session_factory
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def alembic_config(settings: Settings) -> Config:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade_database(settings: Settings) -> None:
+    command.upgrade(alembic_config(settings), "head")
+
+
+class _Progress:
+    """A one-line progress counter on a terminal; silent when output is redirected."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, report: ImportReport) -> None:
+        if self.enabled:
+            print(f"\r  {report.processed:,} studies read ({report.summary()})", end="",
+                  file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        if self.enabled:
+            print(file=sys.stderr)
+
+
+def run_import(settings: Settings, records: Sequence[RawRecord] | object, *, quiet: bool) -> ImportReport:
+    """Import records in batches, committing each so a long import keeps its progress."""
+    Session = session_factory(settings)
+    progress = _Progress(enabled=not quiet and sys.stderr.isatty())
+    now = dt.datetime.now(dt.UTC)
+    with Session() as session:
+
+        def commit(report: ImportReport) -> None:
+            session.commit()
+            progress(report)
+
+        report = import_records(session, records, now=now, after_batch=commit)  # type: ignore[arg-type]
+        session.commit()
+    progress.done()
+    return report
+
+
+def _print_report(report: ImportReport) -> int:
+    for rejection in report.rejected:
+        print(f"rejected: {rejection}", file=sys.stderr)
+    print(report.summary())
+    return 1 if report.rejected else 0
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    upgrade_database(settings)
+    report = run_import(settings, read_records(args.paths), quiet=args.quiet)
+    return _print_report(report)
+
+
+def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
+    from app.ctgov.demo import generate_studies
+    from app.studies.models import Study
+
+    upgrade_database(settings)
+    if args.if_empty:
+        with session_factory(settings)() as session:
+            if session.scalar(select(func.count()).select_from(Study)):
+                print("the database already holds studies; no demo data loaded")
+                return 0
+    records = (
+        RawRecord("demo-data", f"index {i}", study)
+        for i, study in enumerate(generate_studies(args.studies, seed=args.seed))
+    )
+    return _print_report(run_import(settings, records, quiet=args.quiet))
+
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "upgrade":
+        upgrade_database(settings)
+        print("database is at the newest schema")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from app.main import create_app
+
+    upgrade_database(settings)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, proxy_headers=True)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="trialfinder", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="migrate the database, then serve the web site")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
+
+    imp = sub.add_parser("import-ctgov", help="import ClinicalTrials.gov API v2 JSON files")
+    imp.add_argument("paths", nargs="+", metavar="PATH",
+                     help="JSON or JSON Lines file, directory, or - for standard input")
+    imp.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    imp.set_defaults(func=cmd_import)
+
+    demo = sub.add_parser("demo-data", help="generate and import fictional demo studies")
+    demo.add_argument("--studies", type=int, default=300, metavar="N")
+    demo.add_argument("--seed", type=int, default=1, metavar="S")
+    demo.add_argument("--if-empty", action="store_true",
+                      help="only when the database holds no studies yet")
+    demo.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    demo.set_defaults(func=cmd_demo_data)
+
+    db = sub.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"])
+    db.set_defaults(func=cmd_db)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = get_settings()
+    status: int = args.func(args, settings)
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

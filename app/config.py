@@ -1,0 +1,63 @@
+"""Settings: the only place the environment is read.
+
+Every setting has the `TRIALFINDER_` prefix and may also come from `.env`. Outside
+development the settings refuse the unsafe defaults (the dev secret key).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
+
+
+class Settings(BaseSettings):
+    """TrialFinder configuration; the README lists every field."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRIALFINDER_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///./var/trialfinder.db"
+    secret_key: str = DEV_SECRET_KEY
+    base_url: str = "http://127.0.0.1:8000"
+    email_backend: Literal["file", "smtp", "console"] = "file"
+    mail_dir: str = "var/mail"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_timeout: float = Field(default=10, gt=0)
+    mail_from: str = "TrialFinder <no-reply@localhost>"
+    fallback_contact_email: str | None = None
+    ctgov_api_url: str = "https://clinicaltrials.gov/api/v2"
+    page_size: int = Field(default=20, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.env == "production":
+            if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
+                raise ValueError(
+                    "TRIALFINDER_SECRET_KEY must be set to a random value of at least "
+                    "32 characters when TRIALFINDER_ENV=production"
+                )
+            if not self.base_url.startswith("https://"):
+                raise ValueError("TRIALFINDER_BASE_URL must be https:// in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,310 @@
+"""Import ClinicalTrials.gov API v2 study JSON: read every accepted form, upsert by NCT ID.
+
+Forms read (DESIGN.md, `import-ctgov`): one study object, a list of them, a page
+(`{"studies": [...], "nextPageToken": ...}`) or JSON Lines; directories are walked and
+`-` is standard input. A bad record is reported with where it was found and the rest
+still load. Re-import is idempotent: a study whose extracted fields hash the same is not
+rewritten, and sites that disappeared from a listing are removed while the ones that
+remain keep their ids (contact requests refer to them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from app.ctgov.schemas import RecordError, SiteRecord, StudyRecord, parse_study
+from app.studies.models import SearchTerm, Site, Study
+from app.studies.text import normalize
+
+BATCH_SIZE = 500
+JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A record that was not imported, and where it was found."""
+
+    source: str
+    position: str
+    nct_id: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.source}, {self.position}" if self.position else self.source
+        who = f" {self.nct_id}" if self.nct_id else ""
+        return f"{where}:{who} {self.reason}"
+
+
+@dataclass
+class ImportReport:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+    @property
+    def processed(self) -> int:
+        return self.inserted + self.updated + self.unchanged + len(self.rejected)
+
+    def summary(self) -> str:
+        return (
+            f"inserted {self.inserted}, updated {self.updated}, "
+            f"unchanged {self.unchanged}, rejected {len(self.rejected)}"
+        )
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One study object as read, with where it came from (or why it could not be read)."""
+
+    source: str
+    position: str
+    data: Any = None
+    error: str | None = None
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def _records_from_text(text: str, source: str, *, lines: bool) -> Iterator[RawRecord]:
+    if not lines:
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            # Not one JSON document: if it has several lines it is probably JSON Lines
+            # with a broken line, which the line reader reports precisely.
+            if text.strip().count("\n") == 0:
+                yield RawRecord(source, f"line {exc.lineno}", error=f"invalid JSON: {exc.msg}")
+                return
+        else:
+            yield from _records_from_document(doc, source)
+            return
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield RawRecord(source, f"line {number}", json.loads(line))
+        except json.JSONDecodeError as exc:
+            yield RawRecord(source, f"line {number}", error=f"invalid JSON: {exc.msg}")
+
+
+def _records_from_document(doc: Any, source: str) -> Iterator[RawRecord]:
+    if isinstance(doc, dict) and "studies" in doc and "protocolSection" not in doc:
+        studies = doc["studies"]
+        if not isinstance(studies, list):
+            yield RawRecord(source, "studies", error='"studies" is not a list')
+            return
+        for index, item in enumerate(studies):
+            yield RawRecord(source, f"studies[{index}]", item)
+    elif isinstance(doc, list):
+        for index, item in enumerate(doc):
+            yield RawRecord(source, f"index {index}", item)
+    else:
+        yield RawRecord(source, "", doc)
+
+
+def _walk(path: Path) -> Iterator[Path]:
+    if path.is_dir():
+        for child in sorted(path.rglob("*")):
+            if child.is_file() and child.suffix.lower() in JSON_SUFFIXES:
+                yield child
+    else:
+        yield path
+
+
+def read_records(paths: Iterable[str], *, stdin: IO[str] | None = None) -> Iterator[RawRecord]:
+    """Every study object in `paths` (files, directories, or "-" for standard input)."""
+    for name in paths:
+        if name == "-":
+            stream = stdin if stdin is not None else sys.stdin
+            yield from _records_from_text(stream.read(), "<stdin>", lines=False)
+            continue
+        root = Path(name)
+        if not root.exists():
+            yield RawRecord(name, "", error="no such file or directory")
+            continue
+        for file in _walk(root):
+            try:
+                text = file.read_text(encoding="utf-8-sig")
+            except (OSError, UnicodeDecodeError) as exc:
+                yield RawRecord(str(file), "", error=f"cannot read file: {exc}")
+                continue
+            lines = file.suffix.lower() in (".jsonl", ".ndjson")
+            yield from _records_from_text(text, str(file), lines=lines)
+
+
+# --- writing ---------------------------------------------------------------------------
+
+
+def _search_columns(record: StudyRecord) -> dict[str, str]:
+    titles = [record.brief_title, record.official_title or "", record.acronym or ""]
+    return {
+        "search_conditions": normalize(" ; ".join(record.conditions + record.keywords)),
+        "search_mesh": normalize(" ; ".join(record.mesh_terms + record.mesh_ancestors)),
+        "search_title": normalize(" ; ".join(titles)),
+    }
+
+
+def _study_values(record: StudyRecord, digest: str, now: dt.datetime) -> dict[str, Any]:
+    values = asdict(record)
+    del values["sites"]
+    values.update(_search_columns(record))
+    values["source_hash"] = digest
+    values["updated_at"] = now
+    return values
+
+
+def _site_values(site: SiteRecord, study_id: int, position: int) -> dict[str, Any]:
+    return {**asdict(site), "study_id": study_id, "position": position}
+
+
+def _site_key(site: SiteRecord | Site) -> tuple[str, ...]:
+    return tuple(
+        normalize(part or "")
+        for part in (site.facility, site.city, site.state, site.zip, site.country)
+    )
+
+
+def record_hash(record: StudyRecord) -> str:
+    """A digest of everything we keep: equal digests mean nothing to rewrite."""
+    payload = json.dumps(asdict(record), sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _add_terms(session: Session, records: list[StudyRecord]) -> None:
+    terms: set[str] = set()
+    for record in records:
+        for text in _search_columns(record).values():
+            terms.update(w for w in text.split() if 3 <= len(w) <= 100)
+    if not terms:
+        return
+    rows = [{"term": t} for t in sorted(terms)]
+    dialect = session.get_bind().dialect.name
+    factory = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(factory(SearchTerm).on_conflict_do_nothing(), rows)
+
+
+def _sync_sites(session: Session, study_ids: dict[str, int], records: list[StudyRecord]) -> None:
+    """Make each study's sites equal to its record's, keeping ids of sites that remain."""
+    existing: dict[int, list[Site]] = {}
+    for site in session.scalars(select(Site).where(Site.study_id.in_(study_ids.values()))):
+        existing.setdefault(site.study_id, []).append(site)
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    deletes: list[int] = []
+    for record in records:
+        study_id = study_ids[record.nct_id]
+        pool: dict[tuple[str, ...], list[Site]] = {}
+        for site in existing.get(study_id, []):
+            pool.setdefault(_site_key(site), []).append(site)
+        for position, new in enumerate(record.sites):
+            values = _site_values(new, study_id, position)
+            candidates = pool.get(_site_key(new))
+            if candidates:
+                old = candidates.pop(0)
+                if any(getattr(old, k) != v for k, v in values.items()):
+                    updates.append({"_id": old.id, **values})
+            else:
+                inserts.append(values)
+        deletes.extend(site.id for sites in pool.values() for site in sites)
+    if deletes:
+        session.execute(delete(Site).where(Site.id.in_(deletes)))
+    if updates:
+        table = Site.__table__
+        stmt = update(table).where(table.c.id == bindparam("_id"))
+        session.connection().execute(stmt, updates)
+    if inserts:
+        session.execute(insert(Site), inserts)
+
+
+def _write_batch(
+    session: Session, records: list[StudyRecord], now: dt.datetime, report: ImportReport
+) -> None:
+    digests = {r.nct_id: record_hash(r) for r in records}
+    rows = session.execute(
+        select(Study.id, Study.nct_id, Study.source_hash).where(Study.nct_id.in_(digests))
+    ).all()
+    known = {nct: (study_id, digest) for study_id, nct, digest in rows}
+    new = [r for r in records if r.nct_id not in known]
+    changed = [r for r in records if r.nct_id in known and known[r.nct_id][1] != digests[r.nct_id]]
+    report.unchanged += len(records) - len(new) - len(changed)
+    if not new and not changed:
+        return
+    ids: dict[str, int] = {}
+    if new:
+        values = [
+            {**_study_values(r, digests[r.nct_id], now), "imported_at": now} for r in new
+        ]
+        result = session.execute(
+            insert(Study).returning(Study.id, Study.nct_id, sort_by_parameter_order=True),
+            values,
+        )
+        ids.update({nct: study_id for study_id, nct in result.all()})
+    if changed:
+        table = Study.__table__
+        stmt = update(table).where(table.c.id == bindparam("_id"))
+        session.connection().execute(
+            stmt,
+            [
+                {"_id": known[r.nct_id][0], **_study_values(r, digests[r.nct_id], now)}
+                for r in changed
+            ],
+        )
+        ids.update({r.nct_id: known[r.nct_id][0] for r in changed})
+    _sync_sites(session, ids, new + changed)
+    _add_terms(session, new + changed)
+    report.inserted += len(new)
+    report.updated += len(changed)
+
+
+def import_records(
+    session: Session,
+    raw_records: Iterable[RawRecord],
+    *,
+    now: dt.datetime,
+    after_batch: Callable[[ImportReport], None] | None = None,
+) -> ImportReport:
+    """Parse and upsert every record; rejections are collected, never raised.
+
+    `after_batch` runs after each batch is written (the command line commits there and
+    draws its progress bar); this function itself never commits.
+    """
+    report = ImportReport()
+    batch: dict[str, StudyRecord] = {}
+
+    def flush() -> None:
+        if batch:
+            _write_batch(session, list(batch.values()), now, report)
+            batch.clear()
+            if after_batch is not None:
+                after_batch(report)
+
+    for raw in raw_records:
+        if raw.error is not None:
+            report.rejected.append(Rejection(raw.source, raw.position, None, raw.error))
+            continue
+        try:
+            record = parse_study(raw.data)
+        except RecordError as exc:
+            report.rejected.append(Rejection(raw.source, raw.position, exc.nct_id, exc.reason))
+            continue
+        if record.nct_id in batch:
+            # The same study twice in one batch: write the first before reading the second.
+            flush()
+        batch[record.nct_id] = record
+        if len(batch) >= BATCH_SIZE:
+            flush()
+    flush()
+    return report

@@ -1,0 +1,325 @@
+"""The part of the ClinicalTrials.gov API v2 study JSON that TrialFinder reads.
+
+`parse_study` turns one raw study object into a `StudyRecord`: everything patients and
+routing need, with ages normalised to years. It raises `RecordError` with a plain reason
+for anything it cannot accept, so the importer can report the record and go on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+NCT_ID = re.compile(r"^NCT\d{8}$")
+_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*$")
+_UNIT_YEARS = {
+    "year": 1.0,
+    "month": 1 / 12,
+    "week": 7 / 365.25,
+    "day": 1 / 365.25,
+    "hour": 1 / (365.25 * 24),
+    "minute": 1 / (365.25 * 24 * 60),
+}
+
+
+class RecordError(ValueError):
+    """A study record that cannot be imported; the message says why."""
+
+    def __init__(self, reason: str, nct_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.nct_id = nct_id
+
+
+def age_in_years(text: str | None) -> float | None:
+    """ "18 Years" -> 18.0, "6 Months" -> 0.5, "2 Weeks" -> 0.0383; None stays None."""
+    if text is None or not text.strip() or text.strip().upper() in {"N/A", "NA"}:
+        return None
+    match = _AGE.match(text)
+    if not match:
+        raise ValueError(f'age "{text}" is not a number followed by a unit')
+    unit = match.group(2).lower().rstrip("s")
+    if unit not in _UNIT_YEARS:
+        raise ValueError(f'age "{text}" has an unknown unit')
+    return float(match.group(1)) * _UNIT_YEARS[unit]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class Contact(_Model):
+    name: str | None = None
+    role: str | None = None
+    phone: str | None = None
+    phoneExt: str | None = None  # noqa: N815 - API v2 field name
+    email: str | None = None
+
+
+class GeoPoint(_Model):
+    lat: float
+    lon: float
+
+
+class Location(_Model):
+    facility: str | None = None
+    status: str | None = None
+    city: str | None = None
+    state: str | None = None
+    zip: str | None = None
+    country: str | None = None
+    contacts: list[Contact] = []
+    geoPoint: GeoPoint | None = None  # noqa: N815
+
+
+class _DateStruct(_Model):
+    date: str | None = None
+
+
+class _Identification(_Model):
+    nctId: str  # noqa: N815
+    briefTitle: str | None = None  # noqa: N815
+    officialTitle: str | None = None  # noqa: N815
+    acronym: str | None = None
+    organization: dict[str, Any] = {}
+
+
+class _Status(_Model):
+    overallStatus: str | None = None  # noqa: N815
+    startDateStruct: _DateStruct | None = None  # noqa: N815
+    primaryCompletionDateStruct: _DateStruct | None = None  # noqa: N815
+    completionDateStruct: _DateStruct | None = None  # noqa: N815
+    studyFirstPostDateStruct: _DateStruct | None = None  # noqa: N815
+    lastUpdatePostDateStruct: _DateStruct | None = None  # noqa: N815
+
+
+class _Sponsor(_Model):
+    name: str | None = None
+
+
+class _Sponsors(_Model):
+    leadSponsor: _Sponsor | None = None  # noqa: N815
+
+
+class _Description(_Model):
+    briefSummary: str | None = None  # noqa: N815
+    detailedDescription: str | None = None  # noqa: N815
+
+
+class _Conditions(_Model):
+    conditions: list[str] = []
+    keywords: list[str] = []
+
+
+class _Design(_Model):
+    studyType: str | None = None  # noqa: N815
+    phases: list[str] = []
+
+
+class _Eligibility(_Model):
+    eligibilityCriteria: str | None = None  # noqa: N815
+    healthyVolunteers: bool | None = None  # noqa: N815
+    sex: str | None = None
+    minimumAge: str | None = None  # noqa: N815
+    maximumAge: str | None = None  # noqa: N815
+
+
+class _ContactsLocations(_Model):
+    centralContacts: list[Contact] = []  # noqa: N815
+    locations: list[Location] = []
+
+
+class _Protocol(_Model):
+    identificationModule: _Identification  # noqa: N815
+    statusModule: _Status = _Status()  # noqa: N815
+    sponsorCollaboratorsModule: _Sponsors = _Sponsors()  # noqa: N815
+    descriptionModule: _Description = _Description()  # noqa: N815
+    conditionsModule: _Conditions = _Conditions()  # noqa: N815
+    designModule: _Design = _Design()  # noqa: N815
+    eligibilityModule: _Eligibility = _Eligibility()  # noqa: N815
+    contactsLocationsModule: _ContactsLocations = _ContactsLocations()  # noqa: N815
+
+
+class _MeshTerm(_Model):
+    term: str
+
+
+class _Browse(_Model):
+    meshes: list[_MeshTerm] = []
+    ancestors: list[_MeshTerm] = []
+
+
+class _Derived(_Model):
+    conditionBrowseModule: _Browse = _Browse()  # noqa: N815
+
+
+class StudyDocument(_Model):
+    protocolSection: _Protocol  # noqa: N815
+    derivedSection: _Derived = _Derived()  # noqa: N815
+
+
+@dataclass
+class SiteRecord:
+    facility: str | None
+    city: str | None
+    state: str | None
+    zip: str | None
+    country: str | None
+    status: str | None
+    lat: float | None
+    lon: float | None
+    contacts: list[dict[str, Any]]
+
+
+@dataclass
+class StudyRecord:
+    nct_id: str
+    brief_title: str
+    official_title: str | None
+    acronym: str | None
+    organization: str | None
+    lead_sponsor: str | None
+    brief_summary: str | None
+    detailed_description: str | None
+    overall_status: str
+    study_type: str | None
+    phases: list[str]
+    start_date: str | None
+    primary_completion_date: str | None
+    completion_date: str | None
+    first_posted: str | None
+    last_updated: str | None
+    conditions: list[str]
+    keywords: list[str]
+    mesh_terms: list[str]
+    mesh_ancestors: list[str]
+    eligibility_criteria: str | None
+    sex: str
+    min_age: str | None
+    max_age: str | None
+    min_age_years: float | None
+    max_age_years: float | None
+    healthy_volunteers: bool | None
+    central_contacts: list[dict[str, Any]]
+    sites: list[SiteRecord] = field(default_factory=list)
+
+
+def _date(struct: _DateStruct | None) -> str | None:
+    return struct.date if struct is not None else None
+
+
+def _contact(contact: Contact) -> dict[str, Any]:
+    return {
+        k: v
+        for k, v in (
+            ("name", contact.name),
+            ("role", contact.role),
+            ("phone", contact.phone),
+            ("phone_ext", contact.phoneExt),
+            ("email", contact.email),
+        )
+        if v
+    }
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(item.strip() for item in items if item and item.strip()))
+
+
+def _raw_nct_id(raw: Any) -> str | None:
+    try:
+        value = raw["protocolSection"]["identificationModule"]["nctId"]
+    except (KeyError, TypeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def parse_study(raw: Any) -> StudyRecord:
+    """One API v2 study object -> a StudyRecord, or RecordError with the reason."""
+    nct_id = _raw_nct_id(raw)
+    if not isinstance(raw, dict):
+        raise RecordError("a study must be a JSON object")
+    if nct_id is None:
+        raise RecordError("missing protocolSection.identificationModule.nctId")
+    if not NCT_ID.match(nct_id):
+        raise RecordError(f'NCT ID "{nct_id}" is not NCT followed by 8 digits', nct_id)
+    try:
+        doc = StudyDocument.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise RecordError(f"{where}: {first['msg']}", nct_id) from None
+
+    p = doc.protocolSection
+    ident, status, elig = p.identificationModule, p.statusModule, p.eligibilityModule
+    title = ident.briefTitle or ident.officialTitle
+    if not title:
+        raise RecordError("the study has no title", nct_id)
+    if not status.overallStatus:
+        raise RecordError("missing statusModule.overallStatus", nct_id)
+    try:
+        min_years = age_in_years(elig.minimumAge)
+        max_years = age_in_years(elig.maximumAge)
+    except ValueError as exc:
+        raise RecordError(f"eligibilityModule: {exc}", nct_id) from None
+    sex = (elig.sex or "ALL").upper()
+    if sex not in {"ALL", "FEMALE", "MALE"}:
+        raise RecordError(f'eligibilityModule.sex "{elig.sex}" is not ALL, FEMALE or MALE', nct_id)
+
+    browse = doc.derivedSection.conditionBrowseModule
+    sites = [
+        SiteRecord(
+            facility=loc.facility,
+            city=loc.city,
+            state=loc.state,
+            zip=loc.zip,
+            country=loc.country,
+            status=loc.status.upper() if loc.status else None,
+            lat=loc.geoPoint.lat if loc.geoPoint else None,
+            lon=loc.geoPoint.lon if loc.geoPoint else None,
+            contacts=[_contact(c) for c in loc.contacts],
+        )
+        for loc in p.contactsLocationsModule.locations
+    ]
+    for site in sites:
+        if site.lat is not None and site.lon is not None:
+            if not (-90 <= site.lat <= 90 and -180 <= site.lon <= 180):
+                raise RecordError(f"site {site.facility!r} has an impossible geoPoint", nct_id)
+    return StudyRecord(
+        nct_id=nct_id,
+        brief_title=title.strip(),
+        official_title=ident.officialTitle,
+        acronym=ident.acronym,
+        organization=(ident.organization or {}).get("fullName"),
+        lead_sponsor=(
+            p.sponsorCollaboratorsModule.leadSponsor.name
+            if p.sponsorCollaboratorsModule.leadSponsor
+            else None
+        ),
+        brief_summary=p.descriptionModule.briefSummary,
+        detailed_description=p.descriptionModule.detailedDescription,
+        overall_status=status.overallStatus.upper(),
+        study_type=p.designModule.studyType,
+        phases=list(p.designModule.phases),
+        start_date=_date(status.startDateStruct),
+        primary_completion_date=_date(status.primaryCompletionDateStruct),
+        completion_date=_date(status.completionDateStruct),
+        first_posted=_date(status.studyFirstPostDateStruct),
+        last_updated=_date(status.lastUpdatePostDateStruct),
+        conditions=_unique(p.conditionsModule.conditions),
+        keywords=_unique(p.conditionsModule.keywords),
+        mesh_terms=_unique([m.term for m in browse.meshes]),
+        mesh_ancestors=_unique([m.term for m in browse.ancestors]),
+        eligibility_criteria=elig.eligibilityCriteria,
+        sex=sex,
+        min_age=elig.minimumAge,
+        max_age=elig.maximumAge,
+        min_age_years=min_years,
+        max_age_years=max_years,
+        healthy_volunteers=elig.healthyVolunteers,
+        central_contacts=[_contact(c) for c in p.contactsLocationsModule.centralContacts],
+        sites=sites,
+    )

@@ -1,0 +1,127 @@
+"""The web application: routers, static files, security headers and error pages."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from app.config import Settings, get_settings
+from app.db import session_factory
+from app.geo import places
+from app.studies import api as studies_api
+from app.studies import views as studies_views
+from app.templating import make_templates
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+log = logging.getLogger("trialfinder")
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "geolocation=(self), camera=(), microphone=()",
+}
+# The OpenAPI page loads its viewer from a CDN, so it gets a looser policy of its own.
+DOCS_PATHS = ("/docs", "/redoc", "/openapi.json")
+
+
+class SecurityHeaders(BaseHTTPMiddleware):
+    def __init__(self, app: FastAPI, *, hsts: bool) -> None:
+        super().__init__(app)
+        self.hsts = hsts
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            if name == "Content-Security-Policy" and request.url.path.startswith(DOCS_PATHS):
+                continue
+            response.headers.setdefault(name, value)
+        if self.hsts:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        return response
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="TrialFinder",
+        summary="Find clinical trials that are recruiting now, near you.",
+        version="0.1.0",
+    )
+    app.state.settings = settings
+    app.state.sessionmaker = session_factory(settings)
+    app.state.templates = make_templates()
+    app.add_middleware(SecurityHeaders, hsts=settings.env == "production")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(studies_views.router)
+    app.include_router(studies_api.router)
+
+    # The place index takes a moment to build; build it before the first search needs it.
+    threading.Thread(target=places.warm_up, name="geo-warm-up", daemon=True).start()
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> PlainTextResponse:
+        try:
+            with app.state.sessionmaker() as session:
+                session.execute(text("SELECT 1 FROM studies LIMIT 1"))
+        except Exception:
+            log.exception("readiness check failed")
+            return PlainTextResponse("database unavailable", status_code=503)
+        return PlainTextResponse("ok")
+
+    templates = app.state.templates
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        name = "errors/404.html" if exc.status_code == 404 else "errors/error.html"
+        response: Response = templates.TemplateResponse(
+            request, name, {"status_code": exc.status_code}, status_code=exc.status_code
+        )
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()
+        ]
+        if _wants_json(request):
+            return JSONResponse({"detail": errors}, status_code=422)
+        response: Response = templates.TemplateResponse(
+            request, "errors/error.html", {"status_code": 422}, status_code=422
+        )
+        return response
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s", request.url.path)
+        if _wants_json(request):
+            return JSONResponse({"detail": "internal error"}, status_code=500)
+        response: Response = templates.TemplateResponse(
+            request, "errors/error.html", {"status_code": 500}, status_code=500
+        )
+        return response
+
+    return app

@@ -1,0 +1,87 @@
+"""JSON search API: `/api/v1/studies`, the same search as the HTML results page."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from app.deps import DbSession
+from app.geo.places import AmbiguousPlace, PlaceError
+from app.studies.search import SearchHit, SearchParams, resolve_origin, search_studies
+
+router = APIRouter(prefix="/api/v1", tags=["studies"])
+
+
+class NearestSiteOut(BaseModel):
+    id: int
+    facility: str | None
+    city: str | None
+    state: str | None
+    country: str | None
+    distance_km: float
+
+
+class StudyCard(BaseModel):
+    nct_id: str
+    title: str
+    overall_status: str
+    conditions: list[str]
+    sex: str
+    min_age: str | None
+    max_age: str | None
+    url: str
+    nearest_site: NearestSiteOut | None
+
+
+class StudyPage(BaseModel):
+    total: int
+    page: int
+    page_size: int
+    results: list[StudyCard]
+
+
+def _card(hit: SearchHit, request: Request) -> StudyCard:
+    study, site = hit.study, hit.nearest_site
+    return StudyCard(
+        nct_id=study.nct_id,
+        title=study.brief_title,
+        overall_status=study.overall_status,
+        conditions=study.conditions,
+        sex=study.sex,
+        min_age=study.min_age,
+        max_age=study.max_age,
+        url=str(request.url_for("study_page", nct_id=study.nct_id)),
+        nearest_site=NearestSiteOut(**vars(site)) if site else None,
+    )
+
+
+def _place_error(exc: PlaceError) -> JSONResponse:
+    detail: dict[str, Any] = {"loc": ["query", "location"], "msg": str(exc), "type": "place"}
+    if isinstance(exc, AmbiguousPlace):
+        detail["options"] = exc.options
+    return JSONResponse(status_code=422, content={"detail": [detail]})
+
+
+@router.get(
+    "/studies",
+    response_model=StudyPage,
+    responses={422: {"description": "Invalid parameters or a place we cannot find"}},
+)
+def api_search(
+    request: Request, session: DbSession, params: Annotated[SearchParams, Query()]
+) -> StudyPage | JSONResponse:
+    """Search studies (DESIGN.md search semantics); nearest first when a place is given."""
+    try:
+        origin = resolve_origin(params)
+    except PlaceError as exc:
+        return _place_error(exc)
+    result = search_studies(session, params, origin=origin)
+    return StudyPage(
+        total=result.total,
+        page=result.page,
+        page_size=result.page_size,
+        results=[_card(hit, request) for hit in result.hits],
+    )

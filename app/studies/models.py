@@ -1,0 +1,112 @@
+"""Studies and their sites, as patients and routing need them.
+
+The search helpers are derived columns: `search_*` hold normalised text that the
+full-text indexes (SQLite FTS5 and PostgreSQL tsvector, created by the migrations)
+read. They are written by the importer and by any edit through `Study.refresh_search`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base
+
+
+class Study(Base):
+    __tablename__ = "studies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nct_id: Mapped[str] = mapped_column(String(16), unique=True)
+    brief_title: Mapped[str] = mapped_column(Text)
+    official_title: Mapped[str | None] = mapped_column(Text)
+    acronym: Mapped[str | None] = mapped_column(String(100))
+    organization: Mapped[str | None] = mapped_column(Text)
+    lead_sponsor: Mapped[str | None] = mapped_column(Text)
+    brief_summary: Mapped[str | None] = mapped_column(Text)
+    detailed_description: Mapped[str | None] = mapped_column(Text)
+    overall_status: Mapped[str] = mapped_column(String(40), index=True)
+    study_type: Mapped[str | None] = mapped_column(String(40))
+    phases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    start_date: Mapped[str | None] = mapped_column(String(10))
+    primary_completion_date: Mapped[str | None] = mapped_column(String(10))
+    completion_date: Mapped[str | None] = mapped_column(String(10))
+    first_posted: Mapped[str | None] = mapped_column(String(10))
+    last_updated: Mapped[str | None] = mapped_column(String(10))
+    conditions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    mesh_terms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    mesh_ancestors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    eligibility_criteria: Mapped[str | None] = mapped_column(Text)
+    sex: Mapped[str] = mapped_column(String(10), default="ALL")
+    min_age: Mapped[str | None] = mapped_column(String(40))
+    max_age: Mapped[str | None] = mapped_column(String(40))
+    min_age_years: Mapped[float | None] = mapped_column(Float)
+    max_age_years: Mapped[float | None] = mapped_column(Float)
+    healthy_volunteers: Mapped[bool | None] = mapped_column(Boolean)
+    central_contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    search_conditions: Mapped[str] = mapped_column(Text, default="")
+    search_mesh: Mapped[str] = mapped_column(Text, default="")
+    search_title: Mapped[str] = mapped_column(Text, default="")
+    source_hash: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+    sites: Mapped[list[Site]] = relationship(
+        back_populates="study",
+        cascade="all, delete-orphan",
+        order_by="Site.position",
+        passive_deletes=True,
+    )
+
+    @property
+    def title(self) -> str:
+        return self.brief_title
+
+
+class Site(Base):
+    """One location of a study: a hospital or clinic that may take contacts."""
+
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(
+        ForeignKey("studies.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    facility: Mapped[str | None] = mapped_column(Text)
+    city: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str | None] = mapped_column(Text)
+    zip: Mapped[str | None] = mapped_column(String(20))
+    country: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str | None] = mapped_column(String(40))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+    study: Mapped[Study] = relationship(back_populates="sites")
+
+    @property
+    def effective_status(self) -> str:
+        """The site's own status, or the study's when the listing gives none."""
+        return self.status or self.study.overall_status
+
+
+class SearchTerm(Base):
+    """Every word that can match a condition search: the vocabulary for typo tolerance."""
+
+    __tablename__ = "search_terms"
+
+    term: Mapped[str] = mapped_column(String(100), primary_key=True)

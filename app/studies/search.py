@@ -1,0 +1,418 @@
+"""The search rules (DESIGN.md, "Search semantics"): one implementation for HTML and JSON.
+
+Status, condition, age, sex and location are each a filter in one SQL statement; the
+condition uses the engine's full-text index (SQLite FTS5, PostgreSQL tsvector) and the
+location its spatial index (SQLite R*Tree, PostgreSQL GiST), so no search scans the
+studies table. Only the statement's text-search and spatial parts differ per engine.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Float,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.orm import Session
+
+from app.geo.distance import EARTH_RADIUS_KM, bounding_boxes
+from app.geo.places import Place, resolve_place
+from app.studies.models import SearchTerm, Site, Study
+from app.studies.text import words
+
+STATUSES = (
+    "RECRUITING",
+    "NOT_YET_RECRUITING",
+    "ENROLLING_BY_INVITATION",
+    "ACTIVE_NOT_RECRUITING",
+    "SUSPENDED",
+    "TERMINATED",
+    "COMPLETED",
+    "WITHDRAWN",
+    "UNKNOWN",
+    "AVAILABLE",
+    "NO_LONGER_AVAILABLE",
+    "TEMPORARILY_NOT_AVAILABLE",
+    "APPROVED_FOR_MARKETING",
+    "WITHHELD",
+)
+DEFAULT_RADIUS_KM = 100.0
+MAX_PAGE_SIZE = 100
+# Words that carry no meaning for a condition. Both engines must ignore the same ones,
+# or "cancer of the breast" would find "Breast Cancer" on one and not the other.
+STOP_WORDS = frozenset(
+    "a an and are as at be by for from in into is of on or the to with without".split()
+)
+TYPO_MIN_LENGTH = 5
+MAX_QUERY_WORDS = 12
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+class SearchParams(BaseModel):
+    """Validated search parameters; the same model for `/studies` and `/api/v1/studies`."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    condition: Annotated[str | None, Field(max_length=200)] = None
+    age: Annotated[int | None, Field(ge=0, le=120)] = None
+    sex: Literal["female", "male", "any"] | None = None
+    location: Annotated[str | None, Field(max_length=200)] = None
+    lat: Annotated[float | None, Field(ge=-90, le=90, allow_inf_nan=False)] = None
+    lon: Annotated[float | None, Field(ge=-180, le=180, allow_inf_nan=False)] = None
+    radius_km: Annotated[float, Field(gt=0, le=20000, allow_inf_nan=False)] = DEFAULT_RADIUS_KM
+    status: list[str] = Field(default_factory=lambda: ["RECRUITING"])
+    page: Annotated[int, Field(ge=1, le=10000)] = 1
+    page_size: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = 20
+
+    @field_validator("condition", "location", mode="after")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("sex", mode="before")
+    @classmethod
+    def _sex_lower(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().lower()
+            return value or None
+        return value
+
+    @field_validator("age", "lat", "lon", mode="before")
+    @classmethod
+    def _blank_number(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _split_status(cls, value: Any) -> Any:
+        if value is None:
+            return ["RECRUITING"]
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list):
+            return items
+        parts = [p.strip().upper() for item in items for p in str(item).split(",")]
+        parts = [p for p in parts if p]
+        unknown = [p for p in parts if p not in STATUSES]
+        if unknown:
+            raise ValueError(
+                f"unknown status {', '.join(unknown)}; use one of {', '.join(STATUSES)}"
+            )
+        return list(dict.fromkeys(parts)) or ["RECRUITING"]
+
+    @model_validator(mode="after")
+    def _lat_lon_together(self) -> SearchParams:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("give both lat and lon, or neither")
+        return self
+
+
+@dataclass(frozen=True)
+class NearestSite:
+    id: int
+    facility: str | None
+    city: str | None
+    state: str | None
+    country: str | None
+    distance_km: float
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    study: Study
+    nearest_site: NearestSite | None
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    total: int
+    page: int
+    page_size: int
+    hits: list[SearchHit]
+    origin: Place | None
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.page_size))
+
+
+def resolve_origin(params: SearchParams) -> Place | None:
+    """The point distances are measured from; raises PlaceError for an unknown place."""
+    if params.lat is not None and params.lon is not None:
+        return Place(label=f"{params.lat:.4f}, {params.lon:.4f}", lat=params.lat, lon=params.lon)
+    if params.location:
+        return resolve_place(params.location)
+    return None
+
+
+# --- condition -------------------------------------------------------------------------
+
+
+def _edits1(word: str) -> set[str]:
+    """Every string one deletion, transposition, substitution or insertion from `word`."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    deletes = {a + b[1:] for a, b in splits if b}
+    transposes = {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    replaces = {a + c + b[1:] for a, b in splits if b for c in _ALPHABET}
+    inserts = {a + c + b for a, b in splits for c in _ALPHABET}
+    return (deletes | transposes | replaces | inserts) - {word}
+
+
+def _is_one_edit(a: str, b: str) -> bool:
+    return b in _edits1(a)
+
+
+def _typo_alternatives(session: Session, word: str) -> list[str]:
+    """Known words one typo away from `word` when `word` itself is not known."""
+    if len(word) < TYPO_MIN_LENGTH:
+        return []
+    if session.get(SearchTerm, word) is not None:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        # The trigram index narrows the vocabulary; the edit check makes it exact.
+        session.execute(text("SET LOCAL pg_trgm.similarity_threshold = 0.3"))
+        rows = session.scalars(
+            select(SearchTerm.term).where(SearchTerm.term.op("%")(word)).limit(200)
+        )
+        return sorted(t for t in rows if _is_one_edit(word, t))
+    candidates = sorted(_edits1(word))
+    return list(session.scalars(select(SearchTerm.term).where(SearchTerm.term.in_(candidates))))
+
+
+def condition_groups(session: Session, condition: str) -> list[list[str]]:
+    """The query as AND-ed groups of OR-ed words (each word with its one-typo neighbours)."""
+    tokens = words(condition)
+    meaningful = [t for t in tokens if t not in STOP_WORDS] or tokens
+    groups = []
+    for token in list(dict.fromkeys(meaningful))[:MAX_QUERY_WORDS]:
+        groups.append([token, *_typo_alternatives(session, token)])
+    return groups
+
+
+@dataclass(frozen=True)
+class TextQuery:
+    """A full-text condition in each engine's syntax (FTS5 MATCH, PostgreSQL tsquery)."""
+
+    fts5: str
+    tsquery: str
+
+    @classmethod
+    def all_of(cls, groups: Sequence[Sequence[str]]) -> TextQuery:
+        """Every group must match; a group matches when any of its words does."""
+        # Words are [a-z0-9]+ after normalisation, so quoting them is enough to keep FTS5
+        # syntax (AND, OR, NEAR, column filters) out of the patient's text.
+        return cls(
+            fts5=" AND ".join("(" + " OR ".join(f'"{w}"' for w in g) + ")" for g in groups),
+            tsquery=" & ".join("(" + " | ".join(g) + ")" for g in groups),
+        )
+
+    @classmethod
+    def any_phrase(cls, phrases: Sequence[str]) -> TextQuery | None:
+        """Any of the phrases, words adjacent and in order ("See also" uses it)."""
+        tokens = [w for w in (words(p) for p in phrases) if w]
+        kept = [[t for t in p if t not in STOP_WORDS] or p for p in tokens]
+        if not kept:
+            return None
+        return cls(
+            fts5=" OR ".join('"' + " ".join(p) + '"' for p in kept),
+            tsquery=" | ".join("(" + " <-> ".join(p) + ")" for p in kept),
+        )
+
+
+# --- location --------------------------------------------------------------------------
+
+_site_geo = table(
+    "site_geo",
+    Column("id", Integer),
+    Column("min_lat", Float),
+    Column("max_lat", Float),
+    Column("min_lon", Float),
+    Column("max_lon", Float),
+    Column("study_id", Integer),
+    Column("status", String),
+    Column("lat", Float),
+    Column("lon", Float),
+)
+
+
+def _distance_km(lat: Any, lon: Any, origin: Place) -> ColumnElement[float]:
+    """Haversine distance in SQL, so the database can order and limit by it."""
+    phi0, lam0 = math.radians(origin.lat), math.radians(origin.lon)
+    half_dphi = func.sin((func.radians(lat) - phi0) / 2)
+    half_dlam = func.sin((func.radians(lon) - lam0) / 2)
+    h = half_dphi * half_dphi + math.cos(phi0) * func.cos(func.radians(lat)) * half_dlam * half_dlam
+    # Rounding can push h a hair above 1 for antipodal points; asin must not see that.
+    clamped = case((h > 1.0, 1.0), else_=h)
+    return (2 * EARTH_RADIUS_KM) * func.asin(func.sqrt(clamped))
+
+
+def _nearby_sites(dialect: str, origin: Place, radius_km: float, statuses: list[str]) -> Any:
+    """Sites within the radius whose effective status is wanted: (study_id, site_id, km)."""
+    if dialect == "sqlite":
+        g = _site_geo.c
+        boxes = [
+            and_(g.max_lat >= lo_lat, g.min_lat <= hi_lat, g.max_lon >= lo_lon, g.min_lon <= hi_lon)
+            for lo_lat, hi_lat, lo_lon, hi_lon in bounding_boxes(origin.lat, origin.lon, radius_km)
+        ]
+        distance = _distance_km(g.lat, g.lon, origin)
+        candidates = select(
+            g.study_id.label("study_id"), g.id.label("site_id"), distance.label("distance_km")
+        ).where(or_(*boxes), g.status.in_(statuses))
+    else:
+        point = func.point(Site.lon, Site.lat)
+        boxes = [
+            point.op("<@")(func.box(func.point(lo_lon, lo_lat), func.point(hi_lon, hi_lat)))
+            for lo_lat, hi_lat, lo_lon, hi_lon in bounding_boxes(origin.lat, origin.lon, radius_km)
+        ]
+        distance = _distance_km(Site.lat, Site.lon, origin)
+        effective = func.coalesce(Site.status, Study.overall_status)
+        candidates = (
+            select(Site.study_id, Site.id.label("site_id"), distance.label("distance_km"))
+            .join(Study, Study.id == Site.study_id)
+            .where(Site.lat.is_not(None), Site.lon.is_not(None), or_(*boxes))
+            .where(effective.in_(statuses))
+        )
+    inner = candidates.subquery("candidates")
+    ranked = (
+        select(
+            inner.c.study_id,
+            inner.c.site_id,
+            inner.c.distance_km,
+            func.row_number()
+            .over(partition_by=inner.c.study_id, order_by=(inner.c.distance_km, inner.c.site_id))
+            .label("rn"),
+        )
+        .where(inner.c.distance_km <= radius_km)
+        .subquery("ranked")
+    )
+    return (
+        select(ranked.c.study_id, ranked.c.site_id, ranked.c.distance_km)
+        .where(ranked.c.rn == 1)
+        .subquery("nearest")
+    )
+
+
+# --- the search ------------------------------------------------------------------------
+
+
+def _study_filters(params: SearchParams) -> list[ColumnElement[bool]]:
+    filters: list[ColumnElement[bool]] = [Study.overall_status.in_(params.status)]
+    if params.age is not None:
+        # DESIGN.md: a patient aged A matches when A + 1 > minimum and A <= maximum.
+        filters.append(
+            or_(Study.min_age_years.is_(None), Study.min_age_years < params.age + 1)
+        )
+        filters.append(or_(Study.max_age_years.is_(None), Study.max_age_years >= params.age))
+    if params.sex in ("female", "male"):
+        filters.append(Study.sex.in_([params.sex.upper(), "ALL"]))
+    return filters
+
+
+def search_studies(
+    session: Session, params: SearchParams, *, origin: Place | None = None
+) -> SearchResult:
+    """One page of studies matching `params`, nearest first when `origin` is given."""
+    groups = condition_groups(session, params.condition) if params.condition else []
+    return _search(session, params, origin, TextQuery.all_of(groups) if groups else None)
+
+
+def related_studies(
+    session: Session, study: Study, *, origin: Place | None = None, limit: int = 5
+) -> list[SearchHit]:
+    """Recruiting studies sharing a condition or MeSH term, nearest first with a place."""
+    query = TextQuery.any_phrase(study.conditions + study.mesh_terms)
+    if query is None:
+        return []
+    params = SearchParams(page_size=limit, radius_km=1000)
+    return _search(session, params, origin, query, exclude=study.id).hits
+
+
+def _search(
+    session: Session,
+    params: SearchParams,
+    origin: Place | None,
+    query: TextQuery | None,
+    exclude: int | None = None,
+) -> SearchResult:
+    dialect = session.get_bind().dialect.name
+    columns: list[Any] = [Study.id]
+    stmt: Select[Any]
+    order: list[Any] = []
+
+    nearest = None
+    if origin is not None:
+        nearest = _nearby_sites(dialect, origin, params.radius_km, params.status)
+        columns += [nearest.c.site_id, nearest.c.distance_km]
+    else:
+        columns += [literal_column("NULL").label("site_id"), literal_column("NULL").label("d")]
+    stmt = select(*columns, func.count().over().label("total")).where(*_study_filters(params))
+    if nearest is not None:
+        stmt = stmt.join(nearest, nearest.c.study_id == Study.id)
+        order = [nearest.c.distance_km, Study.id]
+
+    if exclude is not None:
+        stmt = stmt.where(Study.id != exclude)
+
+    if query is not None and dialect == "sqlite":
+        fts = (
+            text(
+                "SELECT rowid AS id, bm25(study_fts, 10.0, 4.0, 2.0) AS rank "
+                "FROM study_fts WHERE study_fts MATCH :match"
+            )
+            .bindparams(bindparam("match", query.fts5))
+            .columns(id=Integer, rank=Float)
+            .subquery("fts")
+        )
+        stmt = stmt.join(fts, fts.c.id == Study.id)
+        order = order or [fts.c.rank, Study.id]
+    elif query is not None:
+        tsquery = func.to_tsquery(literal_column("'english'::regconfig"), query.tsquery)
+        vector = literal_column("studies.search_vector")
+        stmt = stmt.where(vector.op("@@")(tsquery))
+        order = order or [func.ts_rank(vector, tsquery).desc(), Study.id]
+    order = order or [Study.last_updated.desc(), Study.id]
+
+    offset = (params.page - 1) * params.page_size
+    rows = session.execute(stmt.order_by(*order).limit(params.page_size).offset(offset)).all()
+    if rows:
+        total = int(rows[0].total)
+    else:
+        total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+
+    studies = {s.id: s for s in session.scalars(select(Study).where(Study.id.in_([r[0] for r in rows])))}
+    site_ids = [r[1] for r in rows if r[1] is not None]
+    sites = {s.id: s for s in session.scalars(select(Site).where(Site.id.in_(site_ids)))} if site_ids else {}
+    hits = []
+    for row in rows:
+        site = sites.get(row[1]) if row[1] is not None else None
+        nearest_site = None
+        if site is not None:
+            nearest_site = NearestSite(
+                id=site.id,
+                facility=site.facility,
+                city=site.city,
+                state=site.state,
+                country=site.country,
+                distance_km=round(float(row[2]), 1),
+            )
+        hits.append(SearchHit(study=studies[row[0]], nearest_site=nearest_site))
+    return SearchResult(
+        total=total, page=params.page, page_size=params.page_size, hits=hits, origin=origin
+    )

@@ -1,0 +1,240 @@
+"""Public HTML pages: home, search results, the study page and its contact entry point."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from app.deps import DbSession
+from app.geo.distance import haversine_km
+from app.geo.places import AmbiguousPlace, Place, PlaceError
+from app.studies.criteria import parse_criteria
+from app.studies.models import Site, Study
+from app.studies.search import (
+    SearchParams,
+    related_studies,
+    resolve_origin,
+    search_studies,
+)
+
+router = APIRouter()
+
+FIELD_MESSAGES = {
+    "condition": "Please use at most 200 characters.",
+    "age": "Enter your age as a whole number of years, from 0 to 120.",
+    "sex": "Choose female, male or any.",
+    "location": "Please use at most 200 characters.",
+    "lat": "The position from your device is not valid; type a city or ZIP code instead.",
+    "lon": "The position from your device is not valid; type a city or ZIP code instead.",
+    "radius_km": "Choose a distance between 1 and 20,000 km.",
+    "page": "That page of results does not exist.",
+    "page_size": "Choose between 1 and 100 results per page.",
+}
+RADIUS_CHOICES = (10, 25, 50, 100, 250, 500, 1000)
+OPEN_STATUSES = {"RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION"}
+
+
+def query_dict(request: Request) -> dict[str, Any]:
+    """Query parameters as SearchParams reads them: `status` may repeat, others may not."""
+    data: dict[str, Any] = {k: v for k, v in request.query_params.items() if k != "status"}
+    statuses = request.query_params.getlist("status")
+    if statuses:
+        data["status"] = statuses
+    return data
+
+
+def form_errors(exc: ValidationError) -> dict[str, str]:
+    """One plain message per form field, for a patient rather than a programmer."""
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "form"
+        if field == "status":
+            message = str(error.get("ctx", {}).get("error", error["msg"]))
+        elif field in FIELD_MESSAGES:
+            message = FIELD_MESSAGES[field]
+        else:
+            field, message = "location", "Type a city or ZIP code, or use your device's location."
+        errors.setdefault(field, message)
+    return errors
+
+
+def location_query(request: Request) -> str:
+    """The patient's place, to carry from page to page (`?location=…` or lat/lon)."""
+    keep = {k: request.query_params[k] for k in ("location", "lat", "lon") if request.query_params.get(k)}
+    return urlencode(keep)
+
+
+def _render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+    templates = request.app.state.templates
+    response: Response = templates.TemplateResponse(request, name, context, status_code=status_code)
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> Response:
+    return _render(request, "studies/home.html", {"form": {}, "errors": {}, "radii": RADIUS_CHOICES})
+
+
+@router.get("/studies", response_class=HTMLResponse)
+def results(request: Request, session: DbSession) -> Response:
+    raw = query_dict(request)
+    form = {k: v for k, v in raw.items() if isinstance(v, str)}
+    if "status" in raw:
+        form["status"] = ",".join(raw["status"])
+    context: dict[str, Any] = {"form": form, "errors": {}, "radii": RADIUS_CHOICES, "result": None}
+    try:
+        params = SearchParams.model_validate(raw)
+    except ValidationError as exc:
+        context["errors"] = form_errors(exc)
+        return _render(request, "studies/results.html", context, status_code=422)
+    context["params"] = params
+    try:
+        origin = resolve_origin(params)
+    except AmbiguousPlace as exc:
+        context["errors"] = {"location": str(exc)}
+        context["place_options"] = exc.options
+        return _render(request, "studies/results.html", context, status_code=422)
+    except PlaceError as exc:
+        context["errors"] = {"location": str(exc)}
+        return _render(request, "studies/results.html", context, status_code=422)
+    result = search_studies(session, params, origin=origin)
+    if params.page > result.pages and result.total:
+        context["errors"] = {"page": FIELD_MESSAGES["page"]}
+        return _render(request, "studies/results.html", context, status_code=422)
+    context.update(result=result, origin=origin, place_query=_place_query(params, origin))
+    return _render(request, "studies/results.html", context)
+
+
+def _place_query(params: SearchParams, origin: Place | None) -> str:
+    if origin is None:
+        return ""
+    if params.location:
+        return urlencode({"location": params.location})
+    return urlencode({"lat": params.lat, "lon": params.lon})
+
+
+def _month_or_day(value: str) -> dt.date | None:
+    """API dates are "2025-03" or "2025-03-14"; a month counts as its first day."""
+    try:
+        return dt.date.fromisoformat(value if len(value) > 7 else value + "-01")
+    except ValueError:
+        return None
+
+
+def is_stale(study: Study, today: dt.date) -> bool:
+    """A listing that says it is recruiting but looks out of date (shown as a warning)."""
+    if study.overall_status not in OPEN_STATUSES:
+        return False
+    updated = _month_or_day(study.last_updated) if study.last_updated else None
+    if updated is not None and (today - updated).days > 365:
+        return True
+    ends = _month_or_day(study.completion_date) if study.completion_date else None
+    if ends is None:
+        return False
+    # A month-only completion date is past only once that whole month is over.
+    if len(study.completion_date or "") == 7:
+        return (ends.year, ends.month) < (today.year, today.month)
+    return ends < today
+
+
+def age_range_label(study: Study) -> str:
+    low, high = study.min_age, study.max_age
+    if low and high:
+        return f"{low} to {high}".lower()
+    if low:
+        return f"{low} and older".lower()
+    if high:
+        return f"up to {high}".lower()
+    return "any age"
+
+
+def sex_label(sex: str) -> str:
+    return {"FEMALE": "Female participants only", "MALE": "Male participants only"}.get(
+        sex, "All sexes"
+    )
+
+
+def sites_by_distance(sites: list[Site], origin: Place | None) -> list[tuple[Site, float | None]]:
+    """Sites nearest first when a place is known; those without coordinates last."""
+    if origin is None:
+        return [(site, None) for site in sites]
+    measured = [
+        (site, haversine_km(origin.lat, origin.lon, site.lat, site.lon) if site.lat is not None and site.lon is not None else None)
+        for site in sites
+    ]
+    return sorted(measured, key=lambda pair: (pair[1] is None, pair[1] or 0.0, pair[0].position))
+
+
+def load_study(session: DbSession, nct_id: str) -> Study | None:
+    return session.scalar(
+        select(Study).where(Study.nct_id == nct_id.upper()).options(selectinload(Study.sites))
+    )
+
+
+def _origin_or_none(request: Request) -> tuple[Place | None, str | None]:
+    """The carried place for ordering sites; a bad one is shown as a note, not an error."""
+    try:
+        params = SearchParams.model_validate(
+            {k: request.query_params.get(k) for k in ("location", "lat", "lon")}
+        )
+        return resolve_origin(params), None
+    except ValidationError:
+        return None, "We could not use the position given, so sites are listed in their published order."
+    except PlaceError as exc:
+        return None, str(exc)
+
+
+@router.get("/studies/{nct_id}", response_class=HTMLResponse)
+def study_page(request: Request, nct_id: str, session: DbSession) -> Response:
+    study = load_study(session, nct_id)
+    if study is None:
+        return _render(request, "errors/404.html", {"nct_id": nct_id}, status_code=404)
+    origin, place_note = _origin_or_none(request)
+    sites = sites_by_distance(study.sites, origin)
+    context = {
+        "study": study,
+        "criteria": parse_criteria(study.eligibility_criteria),
+        "sites": sites,
+        "origin": origin,
+        "place_note": place_note,
+        "place_query": location_query(request) if origin else "",
+        "stale": is_stale(study, dt.datetime.now(dt.UTC).date()),
+        "age_range": age_range_label(study),
+        "sex_label": sex_label(study.sex),
+        "related": related_studies(session, study, origin=origin),
+        "open_statuses": OPEN_STATUSES,
+    }
+    return _render(request, "studies/study.html", context)
+
+
+@router.get("/studies/{nct_id}/contact", response_class=HTMLResponse)
+def contact_entry(request: Request, nct_id: str, session: DbSession) -> Response:
+    """Where "Get in touch" leads: the published contacts of the nearest open site.
+
+    The contact-request form replaces this page; until then patients still get the
+    nearest site's own published contact details rather than a dead link.
+    """
+    study = load_study(session, nct_id)
+    if study is None:
+        return _render(request, "errors/404.html", {"nct_id": nct_id}, status_code=404)
+    origin, place_note = _origin_or_none(request)
+    open_sites = [
+        (site, km)
+        for site, km in sites_by_distance(study.sites, origin)
+        if site.effective_status in ("RECRUITING", "NOT_YET_RECRUITING")
+    ]
+    context = {
+        "study": study,
+        "site": open_sites[0] if open_sites else None,
+        "origin": origin,
+        "place_note": place_note,
+        "place_query": location_query(request) if origin else "",
+    }
+    return _render(request, "studies/contact.html", context)

@@ -1,0 +1,73 @@
+"""The one Jinja environment: autoescaping, filters and globals shared by every page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from fastapi.templating import Jinja2Templates
+
+from app.geo.places import GEONAMES_CREDIT
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+KM_PER_MILE = 1.609344
+
+STATUS_LABELS = {
+    "RECRUITING": "Recruiting",
+    "NOT_YET_RECRUITING": "Not yet recruiting",
+    "ENROLLING_BY_INVITATION": "Enrolling by invitation",
+    "ACTIVE_NOT_RECRUITING": "Active, not recruiting",
+    "SUSPENDED": "Suspended",
+    "TERMINATED": "Terminated",
+    "COMPLETED": "Completed",
+    "WITHDRAWN": "Withdrawn",
+    "UNKNOWN": "Status unknown",
+}
+PHASE_LABELS = {"EARLY_PHASE1": "Early phase 1", "NA": "Not applicable"}
+
+
+def distance_label(km: float) -> str:
+    """ "12.3 km (7.6 miles)": patients in the US think in miles, most others in km."""
+    miles = km / KM_PER_MILE
+    return f"{km:,.1f} km ({miles:,.1f} miles)"
+
+
+def status_label(status: str | None) -> str:
+    if not status:
+        return "Status not given"
+    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+
+
+def phase_label(phase: str) -> str:
+    return PHASE_LABELS.get(phase, phase.replace("PHASE", "Phase "))
+
+
+def date_label(value: str | None) -> str:
+    """API dates are "2025-03" or "2025-03-14"; show "March 2025" or "14 March 2025"."""
+    if not value:
+        return "not given"
+    try:
+        if len(value) == 7:
+            return dt.date.fromisoformat(value + "-01").strftime("%B %Y")
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        return value
+    return f"{day.day} {day.strftime('%B %Y')}"
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
+    env = templates.env
+    env.autoescape = True
+    env.trim_blocks = True
+    env.lstrip_blocks = True
+    filters: dict[str, Any] = {
+        "distance": distance_label,
+        "status_label": status_label,
+        "phase_label": phase_label,
+        "date_label": date_label,
+    }
+    env.filters.update(filters)
+    env.globals["geonames_credit"] = GEONAMES_CREDIT
+    return templates

@@ -1,0 +1,25 @@
+// Progressive enhancement only: every page works without this file.
+// "Use my current location" fills the hidden lat/lon fields from the browser.
+(function () {
+  "use strict";
+  var button = document.querySelector("[data-use-location]");
+  if (!button || !("geolocation" in navigator)) { return; }
+  var lat = document.querySelector("[data-geo=lat]");
+  var lon = document.querySelector("[data-geo=lon]");
+  var place = document.getElementById("location");
+  button.hidden = false;
+  button.addEventListener("click", function () {
+    button.textContent = "Finding your location…";
+    navigator.geolocation.getCurrentPosition(function (pos) {
+      lat.value = pos.coords.latitude.toFixed(5);
+      lon.value = pos.coords.longitude.toFixed(5);
+      if (place) { place.value = ""; place.placeholder = "Using your current location"; }
+      button.textContent = "Using your current location";
+    }, function () {
+      button.textContent = "Location not available: please type a city or ZIP code";
+    }, { timeout: 10000, maximumAge: 600000 });
+  });
+  if (place) {
+    place.addEventListener("input", function () { lat.value = ""; lon.value = ""; });
+  }
+})();

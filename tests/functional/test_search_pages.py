@@ -1,0 +1,234 @@
+"""Search through HTTP: the HTML pages and the JSON API, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy.orm import Session
+
+from tests import factories as f
+from tests.conftest import load
+
+CRITERIA = """Inclusion Criteria:
+
+1. Adults aged 18 to 65 years
+2. Diagnosed with asthma for at least
+   6 months
+   * confirmed by a doctor
+   * using an inhaler
+
+Exclusion Criteria:
+
+- Current smokers
+- Pregnant or breastfeeding"""
+
+
+def nct(record: dict[str, Any]) -> str:
+    return str(record["protocolSection"]["identificationModule"]["nctId"])
+
+
+@pytest.fixture
+def asthma(session: Session) -> dict[str, Any]:
+    record = f.study(
+        title="Breathing exercises for adults with asthma",
+        conditions=("Asthma",),
+        criteria=CRITERIA,
+        max_age="65 Years",
+        sites=[
+            f.site(facility="Far Clinic", city="Springfield", lat=39.78, lon=-89.65),
+            f.site(facility="Near Clinic", city="Evanston", lat=42.05, lon=-87.69),
+        ],
+    )
+    other = f.study(
+        title="Inhaler timing study",
+        conditions=("Asthma",),
+        sites=[f.site(facility="Lake Clinic", city="Milwaukee", lat=43.04, lon=-87.91)],
+    )
+    load(session, record, other)
+    return record
+
+
+def test_home_has_the_search_form(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    for field in ("condition", "age", "sex", "location"):
+        assert f'name="{field}"' in page.text
+    assert 'lang="en"' in page.text
+
+
+def test_results_page_lists_nearest_first_with_distance(
+    client: TestClient, asthma: dict[str, Any]
+) -> None:
+    page = client.get(
+        "/studies",
+        params={"condition": "asthma", "lat": 41.88, "lon": -87.63, "age": 40, "radius_km": 250},
+    )
+    assert page.status_code == 200
+    assert "2 studies found" in page.text
+    assert page.text.index("Near Clinic") < page.text.index("Lake Clinic")
+    assert re.search(r"\d+\.\d km \(\d+\.\d miles\)", page.text)
+
+
+def test_results_empty_state_gives_tips(client: TestClient, asthma: dict[str, Any]) -> None:
+    page = client.get("/studies", params={"condition": "zzzzqqq"})
+    assert page.status_code == 200
+    assert "0 studies found" in page.text
+    assert "check the spelling" in page.text
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"age": "abc"}, "whole number of years"),
+        ({"age": "-1"}, "whole number of years"),
+        ({"lat": "200", "lon": "0"}, "position from your device is not valid"),
+        ({"page": "0"}, "page of results does not exist"),
+        ({"location": "Xyzzyqqplace"}, "We could not find"),
+    ],
+)
+def test_bad_search_gives_a_friendly_form_error(
+    client: TestClient, params: dict[str, str], message: str
+) -> None:
+    page = client.get("/studies", params=params)
+    assert page.status_code == 422
+    assert message in page.text
+    assert 'name="condition"' in page.text  # the form is shown again
+
+
+def test_ambiguous_place_offers_choices(client: TestClient) -> None:
+    page = client.get("/studies", params={"location": "Springfield"})
+    assert page.status_code == 422
+    assert "several places" in page.text
+    assert "Springfield, Illinois" in page.text
+
+
+def test_study_page(client: TestClient, asthma: dict[str, Any]) -> None:
+    page = client.get(f"/studies/{nct(asthma)}", params={"lat": 41.88, "lon": -87.63})
+    assert page.status_code == 200
+    text = page.text
+    assert "Breathing exercises for adults with asthma" in text
+    assert "18 years to 65 years" in text
+    assert "<li>Adults aged 18 to 65 years</li>" in text
+    assert "Diagnosed with asthma for at least 6 months" in text
+    assert "<li>confirmed by a doctor</li>" in text
+    assert "<li>Current smokers</li>" in text
+    assert text.index("Near Clinic") < text.index("Far Clinic")
+    assert "Get in touch with the nearest study center" in text
+    assert f"/studies/{nct(asthma)}/contact?lat=41.88" in text
+    assert "See also" in text and "Inhaler timing study" in text
+    assert "may be out of date" not in text
+
+
+def test_stale_listing_warns(client: TestClient, session: Session) -> None:
+    old = f.study(last_update="2023-01-05")
+    past_end = f.study(completion="2024-06")
+    load(session, old, past_end)
+    for record in (old, past_end):
+        assert "may be out of date" in client.get(f"/studies/{nct(record)}").text
+
+
+def test_unknown_study_is_a_404_page(client: TestClient) -> None:
+    page = client.get("/studies/NCT00000000")
+    assert page.status_code == 404
+    assert "no study with the ID" in page.text
+    assert client.get("/studies/not-an-id").status_code == 404
+
+
+def test_api_search_shape(client: TestClient, asthma: dict[str, Any]) -> None:
+    response = client.get(
+        "/api/v1/studies",
+        params={
+            "condition": "asthma",
+            "location": "Chicago, IL",
+            "age": 30,
+            "sex": "female",
+            "radius_km": 250,
+        },
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["total"] == 2 and body["page"] == 1 and body["page_size"] == 20
+    first = body["results"][0]
+    assert first["nct_id"] == nct(asthma)
+    assert set(first) == {
+        "nct_id",
+        "title",
+        "overall_status",
+        "conditions",
+        "sex",
+        "min_age",
+        "max_age",
+        "url",
+        "nearest_site",
+    }
+    assert first["min_age"] == "18 Years" and first["max_age"] == "65 Years"
+    assert first["nearest_site"]["facility"] == "Near Clinic"
+    assert first["nearest_site"]["distance_km"] == round(first["nearest_site"]["distance_km"], 1)
+    assert first["url"].endswith(f"/studies/{nct(asthma)}")
+
+
+def test_api_without_location_has_no_nearest_site(
+    client: TestClient, asthma: dict[str, Any]
+) -> None:
+    body = client.get("/api/v1/studies", params={"condition": "asthma"}).json()
+    assert body["total"] == 2
+    assert all(item["nearest_site"] is None for item in body["results"])
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"age": "-1"},
+        {"age": "abc"},
+        {"lat": "200", "lon": "1"},
+        {"page": "0"},
+        {"page_size": "101"},
+        {"status": "BOGUS"},
+        {"location": "Xyzzyqqplace"},
+        {"location": "Springfield"},
+    ],
+)
+def test_api_bad_parameters_are_422_with_a_message(
+    client: TestClient, params: dict[str, str]
+) -> None:
+    response = client.get("/api/v1/studies", params=params)
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert detail and all(item["msg"] for item in detail)
+
+
+PARAM_NAMES = [
+    "condition",
+    "age",
+    "sex",
+    "location",
+    "lat",
+    "lon",
+    "radius_km",
+    "status",
+    "page",
+    "page_size",
+]
+VALUES = st.one_of(
+    st.text(max_size=40),
+    st.integers(min_value=-1000, max_value=100000).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(str),
+    st.sampled_from(["", "NaN", "inf", "RECRUITING", "female", "10001", "Paris, France", "0"]),
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(params=st.dictionaries(st.sampled_from(PARAM_NAMES), VALUES, max_size=6))
+def test_fuzzed_parameters_never_cause_a_server_error(
+    client: TestClient, params: dict[str, str]
+) -> None:
+    for path in ("/studies", "/api/v1/studies"):
+        response = client.get(path, params=params)
+        assert response.status_code in (200, 422), (path, params, response.text[:300])

@@ -1,0 +1,212 @@
+"""The search rules of DESIGN.md, each with its edges, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from app.geo.places import Place
+from app.studies.search import SearchParams, related_studies, search_studies
+from tests import factories as f
+from tests.conftest import load
+
+CHICAGO = Place("Chicago", 41.8781, -87.6298)
+
+
+def found(session: Session, origin: Place | None = None, **params: Any) -> list[str]:
+    result = search_studies(session, SearchParams.model_validate(params), origin=origin)
+    return [hit.study.nct_id for hit in result.hits]
+
+
+@pytest.mark.parametrize(
+    ("age", "minimum", "maximum", "expected"),
+    [
+        (17, "18 Years", None, False),
+        (18, "18 Years", None, True),
+        (17, None, "17 Years", True),
+        (18, None, "17 Years", False),
+        (0, None, "6 Months", True),
+        (1, None, "6 Months", False),
+        (0, "2 Weeks", None, True),
+        (0, "30 Days", None, True),
+        (0, "1 Year", None, False),
+        (120, None, None, True),
+        (65, "18 Years", "65 Years", True),
+        (66, "18 Years", "65 Years", False),
+    ],
+)
+def test_age_bounds(
+    session: Session, age: int, minimum: str | None, maximum: str | None, expected: bool
+) -> None:
+    record = f.study(min_age=minimum, max_age=maximum)
+    load(session, record)
+    nct = record["protocolSection"]["identificationModule"]["nctId"]
+    assert (nct in found(session, age=age)) is expected
+
+
+def test_sex_filter(session: Session) -> None:
+    women = f.study(sex="FEMALE")
+    men = f.study(sex="MALE")
+    everyone = f.study(sex="ALL")
+    unstated = f.study(sex=None)
+    load(session, women, men, everyone, unstated)
+    ids = [s["protocolSection"]["identificationModule"]["nctId"] for s in (women, men, everyone, unstated)]
+    assert set(found(session, sex="female")) == {ids[0], ids[2], ids[3]}
+    assert set(found(session, sex="MALE")) == {ids[1], ids[2], ids[3]}
+    assert set(found(session, sex="any")) == set(ids)
+    assert set(found(session)) == set(ids)
+
+
+def test_status_default_recruiting_and_explicit(session: Session) -> None:
+    recruiting = f.study(status="RECRUITING")
+    soon = f.study(status="NOT_YET_RECRUITING")
+    done = f.study(status="COMPLETED")
+    load(session, recruiting, soon, done)
+    r, s, d = (x["protocolSection"]["identificationModule"]["nctId"] for x in (recruiting, soon, done))
+    assert found(session) == [r]
+    assert set(found(session, status="recruiting,not_yet_recruiting")) == {r, s}
+    assert set(found(session, status=["COMPLETED", "recruiting"])) == {r, d}
+
+
+def test_condition_matches_conditions_keywords_mesh_and_title(session: Session) -> None:
+    by_condition = f.study(conditions=("Chronic Obstructive Pulmonary Disease",))
+    by_keyword = f.study(conditions=("Lung function",), keywords=("emphysema",))
+    by_ancestor = f.study(conditions=("Bronchiolitis obliterans",), ancestors=("Lung Diseases",))
+    by_title = f.study(conditions=("Healthy",), title="Inhaler technique in pulmonary rehabilitation")
+    load(session, by_condition, by_keyword, by_ancestor, by_title)
+    ids = [s["protocolSection"]["identificationModule"]["nctId"] for s in (by_condition, by_keyword, by_ancestor, by_title)]
+    assert found(session, condition="obstructive pulmonary disease chronic") == [ids[0]]
+    assert found(session, condition="Emphysema") == [ids[1]]
+    assert found(session, condition="lung diseases") == [ids[2]]
+    assert found(session, condition="pulmonary rehabilitation") == [ids[3]]
+
+
+def test_condition_stemming_accents_and_case(session: Session) -> None:
+    cancer = f.study(conditions=("Breast Cancer",))
+    sjogren = f.study(conditions=("Sjögren's Syndrome",))
+    meniere = f.study(conditions=("Meniere Disease",))
+    load(session, cancer, sjogren, meniere)
+    ids = [s["protocolSection"]["identificationModule"]["nctId"] for s in (cancer, sjogren, meniere)]
+    assert found(session, condition="CANCERS of the breast") == [ids[0]]
+    assert found(session, condition="sjogren") == [ids[1]]
+    assert found(session, condition="Ménière") == [ids[2]]
+
+
+def test_condition_forgives_one_typo_in_longer_words(session: Session) -> None:
+    asthma = f.study(conditions=("Asthma",))
+    diabetes = f.study(conditions=("Type 2 Diabetes Mellitus",))
+    load(session, asthma, diabetes)
+    a, d = (s["protocolSection"]["identificationModule"]["nctId"] for s in (asthma, diabetes))
+    assert found(session, condition="astma") == [a]
+    assert found(session, condition="diabetse") == [d]  # transposition
+    assert found(session, condition="diabxtes type 2") == [d]
+    # Two typos are not forgiven, and short words must match exactly.
+    assert found(session, condition="dabxtes") == []
+    assert found(session, condition="asth") == []
+
+
+def test_relevance_puts_condition_match_before_title_match(session: Session) -> None:
+    in_title = f.study(conditions=("Healthy",), title="Sleep quality in people living near airports")
+    in_condition = f.study(conditions=("Sleep Apnea",), title="A device study")
+    load(session, in_title, in_condition)
+    ids = found(session, condition="sleep")
+    assert ids == [
+        in_condition["protocolSection"]["identificationModule"]["nctId"],
+        in_title["protocolSection"]["identificationModule"]["nctId"],
+    ]
+
+
+def test_location_orders_by_nearest_recruiting_site_and_applies_radius(session: Session) -> None:
+    # Evanston is ~19 km from central Chicago, Milwaukee ~130 km, Springfield ~300 km.
+    evanston = f.site(city="Evanston", lat=42.0451, lon=-87.6877)
+    milwaukee = f.site(city="Milwaukee", state="Wisconsin", lat=43.0389, lon=-87.9065)
+    springfield = f.site(city="Springfield", lat=39.7817, lon=-89.6501)
+    closed_near = f.site(city="Chicago", lat=41.88, lon=-87.63, status="COMPLETED")
+    near = f.study(sites=[springfield, evanston])
+    far = f.study(sites=[milwaukee])
+    only_closed_near = f.study(sites=[closed_near, springfield])
+    load(session, near, far, only_closed_near)
+    n, m, c = (s["protocolSection"]["identificationModule"]["nctId"] for s in (near, far, only_closed_near))
+
+    result = search_studies(session, SearchParams(), origin=CHICAGO)
+    assert [h.study.nct_id for h in result.hits] == [n]
+    assert result.hits[0].nearest_site is not None
+    assert result.hits[0].nearest_site.city == "Evanston"
+    assert result.hits[0].nearest_site.distance_km == pytest.approx(19.0, abs=1.0)
+
+    assert found(session, CHICAGO, radius_km=200) == [n, m]
+    # The closed site in Chicago does not count; its Springfield site does.
+    assert found(session, CHICAGO, radius_km=400) == [n, m, c]
+    assert found(session, CHICAGO, radius_km=400, status="RECRUITING,COMPLETED")[0] == c
+
+
+def test_radius_edge_is_inclusive_to_the_kilometre(session: Session) -> None:
+    # A site 1 degree of latitude north: 111.2 km on the 6371.0088 km sphere.
+    north = f.study(sites=[f.site(lat=CHICAGO.lat + 1.0, lon=CHICAGO.lon)])
+    load(session, north)
+    assert found(session, CHICAGO, radius_km=111.3) != []
+    assert found(session, CHICAGO, radius_km=111.1) == []
+
+
+def test_site_without_status_uses_study_status(session: Session) -> None:
+    unknown = f.study(status="RECRUITING", sites=[f.site(status=None)])
+    load(session, unknown)
+    assert found(session, CHICAGO) == [unknown["protocolSection"]["identificationModule"]["nctId"]]
+
+
+def test_combined_filters(session: Session) -> None:
+    match = f.study(conditions=("Asthma",), sex="FEMALE", min_age="12 Years", max_age="40 Years")
+    wrong_age = f.study(conditions=("Asthma",), min_age="50 Years")
+    wrong_place = f.study(conditions=("Asthma",), sites=[f.site(lat=48.85, lon=2.35, city="Paris")])
+    load(session, match, wrong_age, wrong_place)
+    assert found(session, CHICAGO, condition="asthma", age=30, sex="female") == [
+        match["protocolSection"]["identificationModule"]["nctId"]
+    ]
+
+
+def test_pagination_and_total(session: Session) -> None:
+    load(session, *[f.study(conditions=("Gout",)) for _ in range(7)])
+    result = search_studies(session, SearchParams(condition="gout", page=2, page_size=3))
+    assert result.total == 7
+    assert len(result.hits) == 3
+    assert result.pages == 3
+    beyond = search_studies(session, SearchParams(condition="gout", page=5, page_size=3))
+    assert beyond.total == 7
+    assert beyond.hits == []
+
+
+def test_related_studies_share_conditions_and_exclude_self(session: Session) -> None:
+    base = f.study(conditions=("Psoriasis",))
+    similar = f.study(conditions=("Plaque Psoriasis",))
+    other = f.study(conditions=("Gout",))
+    closed = f.study(conditions=("Psoriasis",), status="COMPLETED")
+    load(session, base, similar, other, closed)
+    from app.studies.models import Study
+
+    study = session.query(Study).filter_by(nct_id=base["protocolSection"]["identificationModule"]["nctId"]).one()
+    related = [h.study.nct_id for h in related_studies(session, study)]
+    assert related == [similar["protocolSection"]["identificationModule"]["nctId"]]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"age": -1},
+        {"age": "abc"},
+        {"age": 121},
+        {"lat": 200, "lon": 0},
+        {"lat": 10},
+        {"page": 0},
+        {"page_size": 101},
+        {"radius_km": 0},
+        {"status": "RECRUTING"},
+        {"sex": "other"},
+        {"condition": "x" * 201},
+    ],
+)
+def test_bad_parameters_are_rejected(bad: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        SearchParams.model_validate(bad)
