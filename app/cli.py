@@ -38,15 +38,21 @@ class _Progress:
 
     def __call__(self, report: ImportReport) -> None:
         if self.enabled:
-            print(f"\r  {report.processed:,} studies read ({report.summary()})", end="",
-                  file=sys.stderr, flush=True)
+            print(
+                f"\r  {report.processed:,} studies read ({report.summary()})",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def done(self) -> None:
         if self.enabled:
             print(file=sys.stderr)
 
 
-def run_import(settings: Settings, records: Sequence[RawRecord] | object, *, quiet: bool) -> ImportReport:
+def run_import(
+    settings: Settings, records: Sequence[RawRecord] | object, *, quiet: bool
+) -> ImportReport:
     """Import records in batches, committing each so a long import keeps its progress."""
     Session = session_factory(settings)
     progress = _Progress(enabled=not quiet and sys.stderr.isatty())
@@ -120,16 +126,21 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     imp = sub.add_parser("import-ctgov", help="import ClinicalTrials.gov API v2 JSON files")
-    imp.add_argument("paths", nargs="+", metavar="PATH",
-                     help="JSON or JSON Lines file, directory, or - for standard input")
+    imp.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="JSON or JSON Lines file, directory, or - for standard input",
+    )
     imp.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     imp.set_defaults(func=cmd_import)
 
     demo = sub.add_parser("demo-data", help="generate and import fictional demo studies")
     demo.add_argument("--studies", type=int, default=300, metavar="N")
     demo.add_argument("--seed", type=int, default=1, metavar="S")
-    demo.add_argument("--if-empty", action="store_true",
-                      help="only when the database holds no studies yet")
+    demo.add_argument(
+        "--if-empty", action="store_true", help="only when the database holds no studies yet"
+    )
     demo.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     demo.set_defaults(func=cmd_demo_data)
 

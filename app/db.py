@@ -32,10 +32,14 @@ NAMING_CONVENTION = {
 # the GIN and GiST indexes (PostgreSQL). The models do not describe them.
 SEARCH_INDEX_TABLES = ("study_fts", "site_geo")
 SEARCH_INDEX_COLUMNS = frozenset({"search_vector"})
-SEARCH_INDEX_INDEXES = frozenset({"ix_studies_search_vector", "ix_sites_geo", "ix_search_terms_trgm"})
+SEARCH_INDEX_INDEXES = frozenset(
+    {"ix_studies_search_vector", "ix_sites_geo", "ix_search_terms_trgm"}
+)
 
 
-def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
     """Alembic autogenerate filter: compare everything but the hand-made search structures."""
     if type_ == "table":
         return not (name or "").startswith(SEARCH_INDEX_TABLES)
@@ -79,9 +83,7 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     # JIT planning adds tens of milliseconds to mid-size search queries and buys nothing.
-    return create_engine(
-        url, pool_pre_ping=True, connect_args={"options": "-c jit=off"}
-    )
+    return create_engine(url, pool_pre_ping=True, connect_args={"options": "-c jit=off"})
 
 
 @lru_cache(maxsize=8)

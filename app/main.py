@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.middleware.base import RequestResponseEndpoint
 
 from app.config import Settings, get_settings
 from app.db import session_factory
@@ -38,22 +38,6 @@ SECURITY_HEADERS = {
 DOCS_PATHS = ("/docs", "/redoc", "/openapi.json")
 
 
-class SecurityHeaders(BaseHTTPMiddleware):
-    def __init__(self, app: FastAPI, *, hsts: bool) -> None:
-        super().__init__(app)
-        self.hsts = hsts
-
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            if name == "Content-Security-Policy" and request.url.path.startswith(DOCS_PATHS):
-                continue
-            response.headers.setdefault(name, value)
-        if self.hsts:
-            response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-        return response
-
-
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
@@ -68,7 +52,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.sessionmaker = session_factory(settings)
     app.state.templates = make_templates()
-    app.add_middleware(SecurityHeaders, hsts=settings.env == "production")
+    hsts = settings.env == "production"
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            if name == "Content-Security-Policy" and request.url.path.startswith(DOCS_PATHS):
+                continue
+            response.headers.setdefault(name, value)
+        if hsts:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        return response
+
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(studies_views.router)
     app.include_router(studies_api.router)
@@ -104,9 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        errors = [
-            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()
-        ]
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         if _wants_json(request):
             return JSONResponse({"detail": errors}, status_code=422)
         response: Response = templates.TemplateResponse(

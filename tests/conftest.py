@@ -55,7 +55,9 @@ def _postgres_database() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     else:
@@ -68,7 +70,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         env="test",
         database_url=database_url,
         mail_dir=str(tmp_path_factory.mktemp("mail")),
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
     )
 
 

@@ -18,7 +18,7 @@ def site(
     city: str = "Chicago",
     state: str | None = "Illinois",
     country: str = "United States",
-    zip: str | None = "60601",  # noqa: A002 - API v2 field name
+    zip: str | None = "60601",
     lat: float | None = 41.88,
     lon: float | None = -87.63,
     status: str | None = "RECRUITING",

@@ -15,11 +15,11 @@ import hashlib
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -29,6 +29,9 @@ from app.studies.models import SearchTerm, Site, Study
 from app.studies.text import normalize
 
 BATCH_SIZE = 500
+# Inserts go through Core: the ORM's bulk path costs more than the database work here.
+STUDIES = cast(Table, Study.__table__)
+SITES = cast(Table, Site.__table__)
 JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
 
 
@@ -158,7 +161,7 @@ def _search_columns(record: StudyRecord) -> dict[str, str]:
 
 
 def _study_values(record: StudyRecord, digest: str, now: dt.datetime) -> dict[str, Any]:
-    values = asdict(record)
+    values = dict(vars(record))
     del values["sites"]
     values.update(_search_columns(record))
     values["source_hash"] = digest
@@ -167,7 +170,7 @@ def _study_values(record: StudyRecord, digest: str, now: dt.datetime) -> dict[st
 
 
 def _site_values(site: SiteRecord, study_id: int, position: int) -> dict[str, Any]:
-    return {**asdict(site), "study_id": study_id, "position": position}
+    return {**vars(site), "study_id": study_id, "position": position}
 
 
 def _site_key(site: SiteRecord | Site) -> tuple[str, ...]:
@@ -179,7 +182,7 @@ def _site_key(site: SiteRecord | Site) -> tuple[str, ...]:
 
 def record_hash(record: StudyRecord) -> str:
     """A digest of everything we keep: equal digests mean nothing to rewrite."""
-    payload = json.dumps(asdict(record), sort_keys=True, ensure_ascii=False, default=str)
+    payload = json.dumps(record, sort_keys=True, ensure_ascii=False, default=vars)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -215,18 +218,16 @@ def _sync_sites(session: Session, study_ids: dict[str, int], records: list[Study
             if candidates:
                 old = candidates.pop(0)
                 if any(getattr(old, k) != v for k, v in values.items()):
-                    updates.append({"_id": old.id, **values})
+                    updates.append({"id": old.id, **values})
             else:
                 inserts.append(values)
         deletes.extend(site.id for sites in pool.values() for site in sites)
     if deletes:
         session.execute(delete(Site).where(Site.id.in_(deletes)))
     if updates:
-        table = Site.__table__
-        stmt = update(table).where(table.c.id == bindparam("_id"))
-        session.connection().execute(stmt, updates)
+        session.execute(update(Site), updates)
     if inserts:
-        session.execute(insert(Site), inserts)
+        session.connection().execute(insert(SITES), inserts)
 
 
 def _write_batch(
@@ -244,21 +245,17 @@ def _write_batch(
         return
     ids: dict[str, int] = {}
     if new:
-        values = [
-            {**_study_values(r, digests[r.nct_id], now), "imported_at": now} for r in new
-        ]
-        result = session.execute(
-            insert(Study).returning(Study.id, Study.nct_id, sort_by_parameter_order=True),
+        values = [{**_study_values(r, digests[r.nct_id], now), "imported_at": now} for r in new]
+        result = session.connection().execute(
+            insert(STUDIES).returning(STUDIES.c.id, STUDIES.c.nct_id, sort_by_parameter_order=True),
             values,
         )
         ids.update({nct: study_id for study_id, nct in result.all()})
     if changed:
-        table = Study.__table__
-        stmt = update(table).where(table.c.id == bindparam("_id"))
-        session.connection().execute(
-            stmt,
+        session.execute(
+            update(Study),
             [
-                {"_id": known[r.nct_id][0], **_study_values(r, digests[r.nct_id], now)}
+                {"id": known[r.nct_id][0], **_study_values(r, digests[r.nct_id], now)}
                 for r in changed
             ],
         )

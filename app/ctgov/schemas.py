@@ -55,7 +55,7 @@ class Contact(_Model):
     name: str | None = None
     role: str | None = None
     phone: str | None = None
-    phoneExt: str | None = None  # noqa: N815 - API v2 field name
+    phoneExt: str | None = None
     email: str | None = None
 
 
@@ -72,7 +72,7 @@ class Location(_Model):
     zip: str | None = None
     country: str | None = None
     contacts: list[Contact] = []
-    geoPoint: GeoPoint | None = None  # noqa: N815
+    geoPoint: GeoPoint | None = None
 
 
 class _DateStruct(_Model):
@@ -80,20 +80,20 @@ class _DateStruct(_Model):
 
 
 class _Identification(_Model):
-    nctId: str  # noqa: N815
-    briefTitle: str | None = None  # noqa: N815
-    officialTitle: str | None = None  # noqa: N815
+    nctId: str
+    briefTitle: str | None = None
+    officialTitle: str | None = None
     acronym: str | None = None
     organization: dict[str, Any] = {}
 
 
 class _Status(_Model):
-    overallStatus: str | None = None  # noqa: N815
-    startDateStruct: _DateStruct | None = None  # noqa: N815
-    primaryCompletionDateStruct: _DateStruct | None = None  # noqa: N815
-    completionDateStruct: _DateStruct | None = None  # noqa: N815
-    studyFirstPostDateStruct: _DateStruct | None = None  # noqa: N815
-    lastUpdatePostDateStruct: _DateStruct | None = None  # noqa: N815
+    overallStatus: str | None = None
+    startDateStruct: _DateStruct | None = None
+    primaryCompletionDateStruct: _DateStruct | None = None
+    completionDateStruct: _DateStruct | None = None
+    studyFirstPostDateStruct: _DateStruct | None = None
+    lastUpdatePostDateStruct: _DateStruct | None = None
 
 
 class _Sponsor(_Model):
@@ -101,12 +101,12 @@ class _Sponsor(_Model):
 
 
 class _Sponsors(_Model):
-    leadSponsor: _Sponsor | None = None  # noqa: N815
+    leadSponsor: _Sponsor | None = None
 
 
 class _Description(_Model):
-    briefSummary: str | None = None  # noqa: N815
-    detailedDescription: str | None = None  # noqa: N815
+    briefSummary: str | None = None
+    detailedDescription: str | None = None
 
 
 class _Conditions(_Model):
@@ -115,32 +115,32 @@ class _Conditions(_Model):
 
 
 class _Design(_Model):
-    studyType: str | None = None  # noqa: N815
+    studyType: str | None = None
     phases: list[str] = []
 
 
 class _Eligibility(_Model):
-    eligibilityCriteria: str | None = None  # noqa: N815
-    healthyVolunteers: bool | None = None  # noqa: N815
+    eligibilityCriteria: str | None = None
+    healthyVolunteers: bool | None = None
     sex: str | None = None
-    minimumAge: str | None = None  # noqa: N815
-    maximumAge: str | None = None  # noqa: N815
+    minimumAge: str | None = None
+    maximumAge: str | None = None
 
 
 class _ContactsLocations(_Model):
-    centralContacts: list[Contact] = []  # noqa: N815
+    centralContacts: list[Contact] = []
     locations: list[Location] = []
 
 
 class _Protocol(_Model):
-    identificationModule: _Identification  # noqa: N815
-    statusModule: _Status = _Status()  # noqa: N815
-    sponsorCollaboratorsModule: _Sponsors = _Sponsors()  # noqa: N815
-    descriptionModule: _Description = _Description()  # noqa: N815
-    conditionsModule: _Conditions = _Conditions()  # noqa: N815
-    designModule: _Design = _Design()  # noqa: N815
-    eligibilityModule: _Eligibility = _Eligibility()  # noqa: N815
-    contactsLocationsModule: _ContactsLocations = _ContactsLocations()  # noqa: N815
+    identificationModule: _Identification
+    statusModule: _Status = _Status()
+    sponsorCollaboratorsModule: _Sponsors = _Sponsors()
+    descriptionModule: _Description = _Description()
+    conditionsModule: _Conditions = _Conditions()
+    designModule: _Design = _Design()
+    eligibilityModule: _Eligibility = _Eligibility()
+    contactsLocationsModule: _ContactsLocations = _ContactsLocations()
 
 
 class _MeshTerm(_Model):
@@ -153,12 +153,12 @@ class _Browse(_Model):
 
 
 class _Derived(_Model):
-    conditionBrowseModule: _Browse = _Browse()  # noqa: N815
+    conditionBrowseModule: _Browse = _Browse()
 
 
 class StudyDocument(_Model):
-    protocolSection: _Protocol  # noqa: N815
-    derivedSection: _Derived = _Derived()  # noqa: N815
+    protocolSection: _Protocol
+    derivedSection: _Derived = _Derived()
 
 
 @dataclass
@@ -285,9 +285,12 @@ def parse_study(raw: Any) -> StudyRecord:
         for loc in p.contactsLocationsModule.locations
     ]
     for site in sites:
-        if site.lat is not None and site.lon is not None:
-            if not (-90 <= site.lat <= 90 and -180 <= site.lon <= 180):
-                raise RecordError(f"site {site.facility!r} has an impossible geoPoint", nct_id)
+        if (
+            site.lat is not None
+            and site.lon is not None
+            and not (-90 <= site.lat <= 90 and -180 <= site.lon <= 180)
+        ):
+            raise RecordError(f"site {site.facility!r} has an impossible geoPoint", nct_id)
     return StudyRecord(
         nct_id=nct_id,
         brief_title=title.strip(),

@@ -19,7 +19,6 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     Integer,
-    Select,
     String,
     and_,
     bindparam,
@@ -59,7 +58,28 @@ MAX_PAGE_SIZE = 100
 # Words that carry no meaning for a condition. Both engines must ignore the same ones,
 # or "cancer of the breast" would find "Breast Cancer" on one and not the other.
 STOP_WORDS = frozenset(
-    "a an and are as at be by for from in into is of on or the to with without".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "in",
+        "into",
+        "is",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "with",
+        "without",
+    ]
 )
 TYPO_MIN_LENGTH = 5
 MAX_QUERY_WORDS = 12
@@ -316,9 +336,7 @@ def _study_filters(params: SearchParams) -> list[ColumnElement[bool]]:
     filters: list[ColumnElement[bool]] = [Study.overall_status.in_(params.status)]
     if params.age is not None:
         # DESIGN.md: a patient aged A matches when A + 1 > minimum and A <= maximum.
-        filters.append(
-            or_(Study.min_age_years.is_(None), Study.min_age_years < params.age + 1)
-        )
+        filters.append(or_(Study.min_age_years.is_(None), Study.min_age_years < params.age + 1))
         filters.append(or_(Study.max_age_years.is_(None), Study.max_age_years >= params.age))
     if params.sex in ("female", "male"):
         filters.append(Study.sex.in_([params.sex.upper(), "ALL"]))
@@ -353,7 +371,7 @@ def _search(
 ) -> SearchResult:
     dialect = session.get_bind().dialect.name
     columns: list[Any] = [Study.id]
-    stmt: Select[Any]
+    stmt: Any
     order: list[Any] = []
 
     nearest = None
@@ -384,7 +402,7 @@ def _search(
         order = order or [fts.c.rank, Study.id]
     elif query is not None:
         tsquery = func.to_tsquery(literal_column("'english'::regconfig"), query.tsquery)
-        vector = literal_column("studies.search_vector")
+        vector: ColumnElement[Any] = literal_column("studies.search_vector")
         stmt = stmt.where(vector.op("@@")(tsquery))
         order = order or [func.ts_rank(vector, tsquery).desc(), Study.id]
     order = order or [Study.last_updated.desc(), Study.id]
@@ -396,9 +414,15 @@ def _search(
     else:
         total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
 
-    studies = {s.id: s for s in session.scalars(select(Study).where(Study.id.in_([r[0] for r in rows])))}
+    studies = {
+        s.id: s for s in session.scalars(select(Study).where(Study.id.in_([r[0] for r in rows])))
+    }
     site_ids = [r[1] for r in rows if r[1] is not None]
-    sites = {s.id: s for s in session.scalars(select(Site).where(Site.id.in_(site_ids)))} if site_ids else {}
+    sites = (
+        {s.id: s for s in session.scalars(select(Site).where(Site.id.in_(site_ids)))}
+        if site_ids
+        else {}
+    )
     hits = []
     for row in rows:
         site = sites.get(row[1]) if row[1] is not None else None

@@ -14,6 +14,8 @@ _NON_WORD = re.compile(r"[^0-9a-z]+")
 
 def normalize(text: str) -> str:
     """Lower-case, strip accents, keep letters and digits: "Sjögren's" -> "sjogren s"."""
+    if text.isascii():
+        return _NON_WORD.sub(" ", text.lower()).strip()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     ascii_only = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _NON_WORD.sub(" ", ascii_only).strip()

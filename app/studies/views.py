@@ -67,11 +67,17 @@ def form_errors(exc: ValidationError) -> dict[str, str]:
 
 def location_query(request: Request) -> str:
     """The patient's place, to carry from page to page (`?location=…` or lat/lon)."""
-    keep = {k: request.query_params[k] for k in ("location", "lat", "lon") if request.query_params.get(k)}
+    keep = {
+        k: request.query_params[k]
+        for k in ("location", "lat", "lon")
+        if request.query_params.get(k)
+    }
     return urlencode(keep)
 
 
-def _render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+def _render(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> Response:
     templates = request.app.state.templates
     response: Response = templates.TemplateResponse(request, name, context, status_code=status_code)
     return response
@@ -79,7 +85,9 @@ def _render(request: Request, name: str, context: dict[str, Any], status_code: i
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request) -> Response:
-    return _render(request, "studies/home.html", {"form": {}, "errors": {}, "radii": RADIUS_CHOICES})
+    return _render(
+        request, "studies/home.html", {"form": {}, "errors": {}, "radii": RADIUS_CHOICES}
+    )
 
 
 @router.get("/studies", response_class=HTMLResponse)
@@ -166,7 +174,12 @@ def sites_by_distance(sites: list[Site], origin: Place | None) -> list[tuple[Sit
     if origin is None:
         return [(site, None) for site in sites]
     measured = [
-        (site, haversine_km(origin.lat, origin.lon, site.lat, site.lon) if site.lat is not None and site.lon is not None else None)
+        (
+            site,
+            haversine_km(origin.lat, origin.lon, site.lat, site.lon)
+            if site.lat is not None and site.lon is not None
+            else None,
+        )
         for site in sites
     ]
     return sorted(measured, key=lambda pair: (pair[1] is None, pair[1] or 0.0, pair[0].position))
@@ -186,7 +199,10 @@ def _origin_or_none(request: Request) -> tuple[Place | None, str | None]:
         )
         return resolve_origin(params), None
     except ValidationError:
-        return None, "We could not use the position given, so sites are listed in their published order."
+        return (
+            None,
+            "We could not use the position given, so sites are listed in their published order.",
+        )
     except PlaceError as exc:
         return None, str(exc)
 

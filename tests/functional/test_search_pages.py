@@ -120,7 +120,8 @@ def test_study_page(client: TestClient, asthma: dict[str, Any]) -> None:
     assert text.index("Near Clinic") < text.index("Far Clinic")
     assert "Get in touch with the nearest study center" in text
     assert f"/studies/{nct(asthma)}/contact?lat=41.88" in text
-    assert "See also" in text and "Inhaler timing study" in text
+    assert "See also" in text
+    assert "Inhaler timing study" in text
     assert "may be out of date" not in text
 
 
@@ -152,7 +153,9 @@ def test_api_search_shape(client: TestClient, asthma: dict[str, Any]) -> None:
     )
     assert response.status_code == 200
     body = response.json()
-    assert body["total"] == 2 and body["page"] == 1 and body["page_size"] == 20
+    assert body["total"] == 2
+    assert body["page"] == 1
+    assert body["page_size"] == 20
     first = body["results"][0]
     assert first["nct_id"] == nct(asthma)
     assert set(first) == {
@@ -166,7 +169,8 @@ def test_api_search_shape(client: TestClient, asthma: dict[str, Any]) -> None:
         "url",
         "nearest_site",
     }
-    assert first["min_age"] == "18 Years" and first["max_age"] == "65 Years"
+    assert first["min_age"] == "18 Years"
+    assert first["max_age"] == "65 Years"
     assert first["nearest_site"]["facility"] == "Near Clinic"
     assert first["nearest_site"]["distance_km"] == round(first["nearest_site"]["distance_km"], 1)
     assert first["url"].endswith(f"/studies/{nct(asthma)}")
@@ -199,7 +203,8 @@ def test_api_bad_parameters_are_422_with_a_message(
     response = client.get("/api/v1/studies", params=params)
     assert response.status_code == 422
     detail = response.json()["detail"]
-    assert detail and all(item["msg"] for item in detail)
+    assert detail
+    assert all(item["msg"] for item in detail)
 
 
 PARAM_NAMES = [

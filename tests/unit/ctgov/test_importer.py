@@ -54,7 +54,13 @@ def test_bad_records_are_reported_with_file_and_line_and_the_rest_load(
     del no_id["protocolSection"]["identificationModule"]["nctId"]
     bad_age = f.study(min_age="abc")
     late_good = f.study()
-    lines = [json.dumps(good), "{not json", json.dumps(no_id), json.dumps(bad_age), json.dumps(late_good)]
+    lines = [
+        json.dumps(good),
+        "{not json",
+        json.dumps(no_id),
+        json.dumps(bad_age),
+        json.dumps(late_good),
+    ]
     path = tmp_path / "mixed.jsonl"
     path.write_text("\n".join(lines) + "\n")
 
@@ -153,6 +159,8 @@ def test_every_real_record_imports_and_fields_match_source(
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, len(lines))
     site_count = session.scalar(select(func.count()).select_from(Site))
     assert site_count == sum(
-        len(json.loads(x)["protocolSection"].get("contactsLocationsModule", {}).get("locations", []))
+        len(
+            json.loads(x)["protocolSection"].get("contactsLocationsModule", {}).get("locations", [])
+        )
         for x in lines
     )

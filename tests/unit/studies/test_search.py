@@ -53,7 +53,10 @@ def test_sex_filter(session: Session) -> None:
     everyone = f.study(sex="ALL")
     unstated = f.study(sex=None)
     load(session, women, men, everyone, unstated)
-    ids = [s["protocolSection"]["identificationModule"]["nctId"] for s in (women, men, everyone, unstated)]
+    ids = [
+        s["protocolSection"]["identificationModule"]["nctId"]
+        for s in (women, men, everyone, unstated)
+    ]
     assert set(found(session, sex="female")) == {ids[0], ids[2], ids[3]}
     assert set(found(session, sex="MALE")) == {ids[1], ids[2], ids[3]}
     assert set(found(session, sex="any")) == set(ids)
@@ -65,7 +68,9 @@ def test_status_default_recruiting_and_explicit(session: Session) -> None:
     soon = f.study(status="NOT_YET_RECRUITING")
     done = f.study(status="COMPLETED")
     load(session, recruiting, soon, done)
-    r, s, d = (x["protocolSection"]["identificationModule"]["nctId"] for x in (recruiting, soon, done))
+    r, s, d = (
+        x["protocolSection"]["identificationModule"]["nctId"] for x in (recruiting, soon, done)
+    )
     assert found(session) == [r]
     assert set(found(session, status="recruiting,not_yet_recruiting")) == {r, s}
     assert set(found(session, status=["COMPLETED", "recruiting"])) == {r, d}
@@ -75,9 +80,14 @@ def test_condition_matches_conditions_keywords_mesh_and_title(session: Session) 
     by_condition = f.study(conditions=("Chronic Obstructive Pulmonary Disease",))
     by_keyword = f.study(conditions=("Lung function",), keywords=("emphysema",))
     by_ancestor = f.study(conditions=("Bronchiolitis obliterans",), ancestors=("Lung Diseases",))
-    by_title = f.study(conditions=("Healthy",), title="Inhaler technique in pulmonary rehabilitation")
+    by_title = f.study(
+        conditions=("Healthy",), title="Inhaler technique in pulmonary rehabilitation"
+    )
     load(session, by_condition, by_keyword, by_ancestor, by_title)
-    ids = [s["protocolSection"]["identificationModule"]["nctId"] for s in (by_condition, by_keyword, by_ancestor, by_title)]
+    ids = [
+        s["protocolSection"]["identificationModule"]["nctId"]
+        for s in (by_condition, by_keyword, by_ancestor, by_title)
+    ]
     assert found(session, condition="obstructive pulmonary disease chronic") == [ids[0]]
     assert found(session, condition="Emphysema") == [ids[1]]
     assert found(session, condition="lung diseases") == [ids[2]]
@@ -89,7 +99,9 @@ def test_condition_stemming_accents_and_case(session: Session) -> None:
     sjogren = f.study(conditions=("Sjögren's Syndrome",))
     meniere = f.study(conditions=("Meniere Disease",))
     load(session, cancer, sjogren, meniere)
-    ids = [s["protocolSection"]["identificationModule"]["nctId"] for s in (cancer, sjogren, meniere)]
+    ids = [
+        s["protocolSection"]["identificationModule"]["nctId"] for s in (cancer, sjogren, meniere)
+    ]
     assert found(session, condition="CANCERS of the breast") == [ids[0]]
     assert found(session, condition="sjogren") == [ids[1]]
     assert found(session, condition="Ménière") == [ids[2]]
@@ -109,7 +121,9 @@ def test_condition_forgives_one_typo_in_longer_words(session: Session) -> None:
 
 
 def test_relevance_puts_condition_match_before_title_match(session: Session) -> None:
-    in_title = f.study(conditions=("Healthy",), title="Sleep quality in people living near airports")
+    in_title = f.study(
+        conditions=("Healthy",), title="Sleep quality in people living near airports"
+    )
     in_condition = f.study(conditions=("Sleep Apnea",), title="A device study")
     load(session, in_title, in_condition)
     ids = found(session, condition="sleep")
@@ -129,7 +143,9 @@ def test_location_orders_by_nearest_recruiting_site_and_applies_radius(session: 
     far = f.study(sites=[milwaukee])
     only_closed_near = f.study(sites=[closed_near, springfield])
     load(session, near, far, only_closed_near)
-    n, m, c = (s["protocolSection"]["identificationModule"]["nctId"] for s in (near, far, only_closed_near))
+    n, m, c = (
+        s["protocolSection"]["identificationModule"]["nctId"] for s in (near, far, only_closed_near)
+    )
 
     result = search_studies(session, SearchParams(), origin=CHICAGO)
     assert [h.study.nct_id for h in result.hits] == [n]
@@ -186,7 +202,11 @@ def test_related_studies_share_conditions_and_exclude_self(session: Session) -> 
     load(session, base, similar, other, closed)
     from app.studies.models import Study
 
-    study = session.query(Study).filter_by(nct_id=base["protocolSection"]["identificationModule"]["nctId"]).one()
+    study = (
+        session.query(Study)
+        .filter_by(nct_id=base["protocolSection"]["identificationModule"]["nctId"])
+        .one()
+    )
     related = [h.study.nct_id for h in related_studies(session, study)]
     assert related == [similar["protocolSection"]["identificationModule"]["nctId"]]
 

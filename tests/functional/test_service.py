@@ -1,0 +1,75 @@
+"""Health checks, security headers and the command line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import delete, func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from app import cli
+from app.config import Settings, get_settings
+from app.studies.models import SearchTerm, Study
+from tests import factories as f
+
+
+def test_health_and_readiness(client: TestClient) -> None:
+    assert client.get("/healthz").text == "ok"
+    assert client.get("/readyz").status_code == 200
+
+
+def test_security_headers_on_pages(client: TestClient) -> None:
+    headers = client.get("/").headers
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_openapi_documents_the_search(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    params = {p["name"] for p in spec["paths"]["/api/v1/studies"]["get"]["parameters"]}
+    assert {"condition", "age", "sex", "location", "lat", "lon", "radius_km", "status"} <= params
+
+
+@pytest.fixture
+def cli_database(
+    settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """The test database for commands, which commit for real: emptied afterwards."""
+    monkeypatch.setenv("TRIALFINDER_DATABASE_URL", settings.database_url)
+    get_settings.cache_clear()
+    yield settings.database_url
+    get_settings.cache_clear()
+    with engine.begin() as conn:
+        conn.execute(delete(Study))
+        conn.execute(delete(SearchTerm))
+
+
+def test_import_command_reports_and_exits_1_on_rejection(
+    cli_database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = f.study()
+    path = tmp_path / "studies.jsonl"
+    path.write_text(json.dumps(good) + "\n" + '{"protocolSection": {}}\n')
+    assert cli.main(["import-ctgov", "-q", str(path)]) == 1
+    out = capsys.readouterr()
+    assert "inserted 1, updated 0, unchanged 0, rejected 1" in out.out
+    assert f"{path}, line 2" in out.err
+
+    path.write_text(json.dumps(good) + "\n")
+    assert cli.main(["import-ctgov", "-q", str(path)]) == 0
+    assert "unchanged 1" in capsys.readouterr().out
+
+
+def test_demo_data_command_loads_once(
+    cli_database: str, engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["demo-data", "-q", "--studies", "25", "--if-empty"]) == 0
+    assert cli.main(["demo-data", "-q", "--studies", "25", "--if-empty"]) == 0
+    assert "already holds studies" in capsys.readouterr().out
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Study)) == 25

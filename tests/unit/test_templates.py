@@ -1,0 +1,37 @@
+"""Templates as code: every template compiles and every page has a title."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.templating import TEMPLATE_DIR, distance_label, make_templates
+
+PAGES = sorted(
+    str(p.relative_to(TEMPLATE_DIR))
+    for p in TEMPLATE_DIR.rglob("*.html")
+    if not p.name.startswith("_") and "_macros" not in p.parts and p.name != "base.html"
+)
+
+
+@pytest.mark.parametrize(
+    "name", sorted(str(p.relative_to(TEMPLATE_DIR)) for p in TEMPLATE_DIR.rglob("*.html"))
+)
+def test_template_compiles(name: str) -> None:
+    make_templates().env.get_template(name)
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_sets_a_title(name: str) -> None:
+    assert "{% block title %}" in (TEMPLATE_DIR / name).read_text()
+
+
+def test_distance_in_km_and_miles() -> None:
+    assert distance_label(16.09344) == "16.1 km (10.0 miles)"
+
+
+def test_static_assets_exist() -> None:
+    root = Path(TEMPLATE_DIR).parent / "static"
+    assert (root / "css/site.css").is_file()
+    assert (root / "js/site.js").is_file()
