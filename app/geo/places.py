@@ -328,8 +328,15 @@ def _matches(index: _Index, key: str, areas: list[frozenset[_Area]]) -> _Matches
     official = inside(index.cities[i] for i in index.names.get(key, ()))
     alternate = inside(index.cities[i] for i in index.alternates.get(key, ()))
     if official:
+        # Only across countries: within one country the official name is what the
+        # patient meant ("New Delhi" is the district, not Delhi, which it names too).
         threshold = DOMINANCE_FACTOR * official[0].population
-        larger = [city for city in alternate if city.population >= threshold]
+        countries = {city.country for city in official}
+        larger = [
+            city
+            for city in alternate
+            if city.population >= threshold and city.country not in countries
+        ]
         if larger:
             return _Matches(larger + official, may_pick=False)
         return _Matches(official, may_pick=True)

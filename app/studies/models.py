@@ -16,6 +16,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -27,6 +28,16 @@ from app.db import Base
 
 class Study(Base):
     __tablename__ = "studies"
+    __table_args__ = (
+        Index(
+            "ix_studies_eligibility",
+            "overall_status",
+            "sex",
+            "min_age_years",
+            "max_age_years",
+            "last_updated",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     nct_id: Mapped[str] = mapped_column(String(16), unique=True)
@@ -37,7 +48,7 @@ class Study(Base):
     lead_sponsor: Mapped[str | None] = mapped_column(Text)
     brief_summary: Mapped[str | None] = mapped_column(Text)
     detailed_description: Mapped[str | None] = mapped_column(Text)
-    overall_status: Mapped[str] = mapped_column(String(40), index=True)
+    overall_status: Mapped[str] = mapped_column(String(40))
     study_type: Mapped[str | None] = mapped_column(String(40))
     phases: Mapped[list[str]] = mapped_column(JSON, default=list)
     start_date: Mapped[str | None] = mapped_column(String(10))

@@ -19,10 +19,8 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     Integer,
-    String,
     and_,
     bindparam,
-    case,
     func,
     literal_column,
     or_,
@@ -30,9 +28,9 @@ from sqlalchemy import (
     table,
     text,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from app.geo.distance import EARTH_RADIUS_KM, bounding_boxes
+from app.geo.distance import EARTH_RADIUS_KM, bounding_boxes, haversine_km
 from app.geo.places import Place, resolve_place
 from app.studies.models import SearchTerm, Site, Study
 from app.studies.text import words
@@ -83,6 +81,7 @@ STOP_WORDS = frozenset(
 )
 TYPO_MIN_LENGTH = 5
 MAX_QUERY_WORDS = 12
+RELATED_POOL = 40
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
@@ -209,7 +208,10 @@ def _typo_alternatives(session: Session, word: str) -> list[str]:
         # The trigram index narrows the vocabulary; the edit check makes it exact.
         session.execute(text("SET LOCAL pg_trgm.similarity_threshold = 0.3"))
         rows = session.scalars(
-            select(SearchTerm.term).where(SearchTerm.term.op("%")(word)).limit(200)
+            select(SearchTerm.term)
+            .where(SearchTerm.term.op("%")(word))
+            .order_by(func.similarity(SearchTerm.term, word).desc())
+            .limit(50)
         )
         return sorted(t for t in rows if _is_one_edit(word, t))
     candidates = sorted(_edits1(word))
@@ -265,21 +267,25 @@ _site_geo = table(
     Column("max_lat", Float),
     Column("min_lon", Float),
     Column("max_lon", Float),
-    Column("study_id", Integer),
-    Column("status", String),
-    Column("lat", Float),
-    Column("lon", Float),
+    Column("min_status", Integer),
+    Column("max_status", Integer),
+    Column("min_study", Integer),
 )
 
 
-def _distance_km(lat: Any, lon: Any, origin: Place) -> ColumnElement[float]:
+def status_code(status: str) -> int:
+    """The R*Tree's code for a status (the SQLite migration maps statuses the same way)."""
+    return STATUSES.index(status) + 1
+
+
+def _distance_km(dialect: str, lat: Any, lon: Any, origin: Place) -> ColumnElement[float]:
     """Haversine distance in SQL, so the database can order and limit by it."""
     phi0, lam0 = math.radians(origin.lat), math.radians(origin.lon)
     half_dphi = func.sin((func.radians(lat) - phi0) / 2)
     half_dlam = func.sin((func.radians(lon) - lam0) / 2)
     h = half_dphi * half_dphi + math.cos(phi0) * func.cos(func.radians(lat)) * half_dlam * half_dlam
     # Rounding can push h a hair above 1 for antipodal points; asin must not see that.
-    clamped = case((h > 1.0, 1.0), else_=h)
+    clamped = func.min(h, 1.0) if dialect == "sqlite" else func.least(h, 1.0)
     return (2 * EARTH_RADIUS_KM) * func.asin(func.sqrt(clamped))
 
 
@@ -291,17 +297,27 @@ def _nearby_sites(dialect: str, origin: Place, radius_km: float, statuses: list[
             and_(g.max_lat >= lo_lat, g.min_lat <= hi_lat, g.max_lon >= lo_lon, g.min_lon <= hi_lon)
             for lo_lat, hi_lat, lo_lon, hi_lon in bounding_boxes(origin.lat, origin.lon, radius_km)
         ]
-        distance = _distance_km(g.lat, g.lon, origin)
+        # A point is stored as a box of zero size, widened by at most one 32-bit float step;
+        # the middle of the box is the point to well under a metre.
+        lat, lon = (g.min_lat + g.max_lat) / 2, (g.min_lon + g.max_lon) / 2
+        codes = [status_code(s) for s in statuses]
+        distance = _distance_km(dialect, lat, lon, origin)
         candidates = select(
-            g.study_id.label("study_id"), g.id.label("site_id"), distance.label("distance_km")
-        ).where(or_(*boxes), g.status.in_(statuses))
+            g.min_study.label("study_id"), g.id.label("site_id"), distance.label("distance_km")
+        ).where(
+            or_(*boxes),
+            # The range lets the R*Tree prune by status; IN then drops codes in between.
+            g.max_status >= min(codes),
+            g.min_status <= max(codes),
+            g.min_status.in_(codes),
+        )
     else:
         point = func.point(Site.lon, Site.lat)
         boxes = [
             point.op("<@")(func.box(func.point(lo_lon, lo_lat), func.point(hi_lon, hi_lat)))
             for lo_lat, hi_lat, lo_lon, hi_lon in bounding_boxes(origin.lat, origin.lon, radius_km)
         ]
-        distance = _distance_km(Site.lat, Site.lon, origin)
+        distance = _distance_km(dialect, Site.lat, Site.lon, origin)
         effective = func.coalesce(Site.status, Study.overall_status)
         candidates = (
             select(Site.study_id, Site.id.label("site_id"), distance.label("distance_km"))
@@ -354,12 +370,39 @@ def search_studies(
 def related_studies(
     session: Session, study: Study, *, origin: Place | None = None, limit: int = 5
 ) -> list[SearchHit]:
-    """Recruiting studies sharing a condition or MeSH term, nearest first with a place."""
+    """Recruiting studies sharing a condition or MeSH term, nearest first with a place.
+
+    The most relevant few dozen are taken first and only those are ordered by distance:
+    a whole-world radius search on every study page would cost far more than it adds.
+    """
     query = TextQuery.any_phrase(study.conditions + study.mesh_terms)
     if query is None:
         return []
-    params = SearchParams(page_size=limit, radius_km=1000)
-    return _search(session, params, origin, query, exclude=study.id).hits
+    pool = _search(session, SearchParams(page_size=RELATED_POOL), None, query, exclude=study.id)
+    if origin is None:
+        return pool.hits[:limit]
+    # One query loads the sites of the whole pool instead of one per study.
+    ids = [hit.study.id for hit in pool.hits]
+    session.scalars(select(Study).where(Study.id.in_(ids)).options(selectinload(Study.sites))).all()
+    measured = [SearchHit(hit.study, nearest_open_site(hit.study, origin)) for hit in pool.hits]
+    measured.sort(key=lambda h: h.nearest_site.distance_km if h.nearest_site else math.inf)
+    return measured[:limit]
+
+
+def nearest_open_site(
+    study: Study, origin: Place, statuses: Sequence[str] = ("RECRUITING",)
+) -> NearestSite | None:
+    """The study's nearest site whose effective status is one of `statuses`."""
+    best: NearestSite | None = None
+    for site in study.sites:
+        if site.lat is None or site.lon is None or site.effective_status not in statuses:
+            continue
+        km = haversine_km(origin.lat, origin.lon, site.lat, site.lon)
+        if best is None or km < best.distance_km:
+            best = NearestSite(
+                site.id, site.facility, site.city, site.state, site.country, round(km, 1)
+            )
+    return best
 
 
 def _search(
@@ -396,7 +439,10 @@ def _search(
             )
             .bindparams(bindparam("match", query.fts5))
             .columns(id=Integer, rank=Float)
-            .subquery("fts")
+            # Materialised, so SQLite runs the full-text query once instead of probing
+            # the FTS index for every study that passes the other filters.
+            .cte("fts")
+            .prefix_with("MATERIALIZED")
         )
         stmt = stmt.join(fts, fts.c.id == Study.id)
         order = order or [fts.c.rank, Study.id]

@@ -164,6 +164,46 @@ def test_every_offered_option_resolves_to_itself() -> None:
         assert resolve_place(option).label == option
 
 
+AMBIGUOUS_NAMES = [
+    "Springfield",
+    "Portland",
+    "Kansas City",
+    "Cologne",
+    "Victoria",
+    "St Louis",
+    "Cambridge",
+    "Richmond",
+    "Columbus",
+    "Frankfurt",
+    "Birmingham",
+    "Santiago",
+    "San Jose",
+    "Valencia",
+]
+
+
+@pytest.mark.parametrize("name", AMBIGUOUS_NAMES)
+def test_every_way_out_of_an_ambiguity_works(name: str) -> None:
+    """Each offered option, and the example in the message, must resolve without asking again."""
+    try:
+        resolve_place(name)
+    except AmbiguousPlace as error:
+        for option in error.options:
+            assert resolve_place(option).label == option
+        example = str(error).split("for example ")[1].strip('."')
+        resolve_place(example)
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [("New Delhi", "New Delhi, India"), ("New Delhi, India", "New Delhi, India")],
+)
+def test_official_name_wins_over_an_alternate_name_in_the_same_country(
+    text: str, label: str
+) -> None:
+    assert resolve_place(text).label == label
+
+
 def test_ambiguity_within_a_country() -> None:
     with pytest.raises(AmbiguousPlace) as caught:
         resolve_place("Kansas City, USA")

@@ -16,6 +16,10 @@ from tests.conftest import load
 CHICAGO = Place("Chicago", 41.8781, -87.6298)
 
 
+def nct(record: dict[str, Any]) -> str:
+    return str(record["protocolSection"]["identificationModule"]["nctId"])
+
+
 def found(session: Session, origin: Place | None = None, **params: Any) -> list[str]:
     result = search_studies(session, SearchParams.model_validate(params), origin=origin)
     return [hit.study.nct_id for hit in result.hits]
@@ -167,6 +171,16 @@ def test_radius_edge_is_inclusive_to_the_kilometre(session: Session) -> None:
     assert found(session, CHICAGO, radius_km=111.1) == []
 
 
+def test_every_status_can_be_searched_by_place(session: Session) -> None:
+    """The spatial index codes statuses; each must find its own sites and no others."""
+    from app.studies.search import STATUSES
+
+    records = {status: f.study(status=status, sites=[f.site(status=status)]) for status in STATUSES}
+    load(session, *records.values())
+    for status, record in records.items():
+        assert found(session, CHICAGO, status=status) == [nct(record)], status
+
+
 def test_site_without_status_uses_study_status(session: Session) -> None:
     unknown = f.study(status="RECRUITING", sites=[f.site(status=None)])
     load(session, unknown)
@@ -230,3 +244,19 @@ def test_related_studies_share_conditions_and_exclude_self(session: Session) -> 
 def test_bad_parameters_are_rejected(bad: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         SearchParams.model_validate(bad)
+
+
+def test_related_studies_nearest_first_with_a_place(session: Session) -> None:
+    base = f.study(conditions=("Psoriasis",))
+    far = f.study(conditions=("Psoriasis",), sites=[f.site(city="Paris", lat=48.85, lon=2.35)])
+    near = f.study(
+        conditions=("Psoriasis",), sites=[f.site(city="Evanston", lat=42.05, lon=-87.69)]
+    )
+    load(session, base, far, near)
+    from app.studies.models import Study
+
+    study = session.query(Study).filter_by(nct_id=nct(base)).one()
+    related = related_studies(session, study, origin=CHICAGO)
+    assert [h.study.nct_id for h in related] == [nct(near), nct(far)]
+    assert related[0].nearest_site is not None
+    assert related[0].nearest_site.distance_km < 25
