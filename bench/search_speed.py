@@ -9,7 +9,6 @@ search, JSON) with an in-process client; the engine-only time is reported beside
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import random
 import time
 from typing import Any
@@ -23,7 +22,7 @@ from app.db import session_factory
 from app.main import create_app
 from app.studies.models import Site, Study
 from app.studies.search import SearchParams, resolve_origin, search_studies
-from bench.common import today, (
+from bench.common import (
     WORK,
     fresh_sqlite,
     load,
@@ -31,6 +30,7 @@ from bench.common import today, (
     no_gc,
     raw_records,
     summary_ms,
+    today,
     write_section,
 )
 
