@@ -123,6 +123,9 @@ def load(session: Session, *studies: dict[str, Any]) -> ImportReport:
 
 @pytest.fixture
 def shared_studies() -> Path:
+    """The real records beside the repository: CI has them; elsewhere their tests skip."""
     if not SHARED_STUDIES.exists():
+        if IN_CI:
+            pytest.fail(f"CI=true but the real records are missing at {SHARED_STUDIES}")
         pytest.skip(f"real ClinicalTrials.gov records not found at {SHARED_STUDIES}")
     return SHARED_STUDIES

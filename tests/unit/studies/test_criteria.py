@@ -17,10 +17,6 @@ from hypothesis import strategies as st
 
 from app.studies.criteria import Criteria, Criterion, parse_criteria
 
-REAL_DATA = (
-    Path(__file__).resolve().parents[3].parent / "shared" / "data" / "ctgov" / "studies.jsonl"
-)
-
 
 def c(text: str, *children: Criterion) -> Criterion:
     return Criterion(text, tuple(children))
@@ -553,10 +549,8 @@ def _checked_words(line: str) -> list[str]:
     return _CHECKED_WORD.findall(line)
 
 
-def test_real_records_parse_without_losing_text() -> None:
-    if not REAL_DATA.is_file():
-        pytest.skip(f"real ClinicalTrials.gov records not present at {REAL_DATA}")
-    with REAL_DATA.open(encoding="utf-8") as lines:
+def test_real_records_parse_without_losing_text(shared_studies: Path) -> None:
+    with shared_studies.open(encoding="utf-8") as lines:
         records = [json.loads(line) for line in lines if line.strip()]
     both_headings = 0
     problems: list[str] = []
