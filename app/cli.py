@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.set_defaults(func=cmd_import)
 
     demo = sub.add_parser("demo-data", help="generate and import fictional demo studies")
-    demo.add_argument("--studies", type=int, default=300, metavar="N")
+    demo.add_argument("--studies", type=int, default=1000, metavar="N")
     demo.add_argument("--seed", type=int, default=1, metavar="S")
     demo.add_argument(
         "--if-empty", action="store_true", help="only when the database holds no studies yet"

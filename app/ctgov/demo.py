@@ -1744,7 +1744,10 @@ class _Builder:
         style = _CRITERIA_STYLE.pick(rng)
         head_in, head_ex = rng.one(_HEADINGS)
         if style == "inline":
-            inc = "; ".join(text for text, _ in inclusion)
+            inc = "; ".join(
+                f"{text.rstrip(':')} {', '.join(subs)}" if subs else text
+                for text, subs in inclusion
+            )
             return f"{head_in} {inc}.\n{head_ex} {'; '.join(exclusion)}."
         lines: list[str] = []
         if style == "noheading":

@@ -454,7 +454,15 @@ def _split_inline(body: str, style: str, expected: int) -> list[str]:
 
 
 def _freeze(nodes: list[_Node]) -> tuple[Criterion, ...]:
-    return tuple(_criteria(nodes))
+    return _split_run_on(tuple(_criteria(nodes)))
+
+
+def _split_run_on(items: tuple[Criterion, ...]) -> tuple[Criterion, ...]:
+    """A section written as one sentence of "a; b; c" reads better as a list of a, b, c."""
+    if len(items) != 1 or items[0].children or items[0].text.count("; ") < 2:
+        return items
+    parts = [part.strip() for part in items[0].text.split("; ")]
+    return tuple(Criterion(part) for part in parts if part)
 
 
 def _criteria(nodes: list[_Node]) -> Iterator[Criterion]:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from app.deps import DbSession
 from app.geo.distance import haversine_km
-from app.geo.places import AmbiguousPlace, Place, PlaceError
+from app.geo.places import AmbiguousPlace, Place, PlaceError, resolve_place
 from app.studies.criteria import parse_criteria
 from app.studies.models import Site, Study
 from app.studies.search import (
@@ -100,7 +100,15 @@ def results(request: Request, session: DbSession) -> Response:
     try:
         params = SearchParams.model_validate(raw)
     except ValidationError as exc:
-        context["errors"] = form_errors(exc)
+        # Say everything that is wrong at once, the place included.
+        errors = form_errors(exc)
+        location = form.get("location", "").strip()
+        if location and "location" not in errors:
+            try:
+                resolve_place(location)
+            except PlaceError as place_error:
+                errors["location"] = str(place_error)
+        context["errors"] = errors
         return _render(request, "studies/results.html", context, status_code=422)
     context["params"] = params
     try:

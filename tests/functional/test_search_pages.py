@@ -100,6 +100,14 @@ def test_bad_search_gives_a_friendly_form_error(
     assert 'name="condition"' in page.text  # the form is shown again
 
 
+def test_every_problem_is_reported_at_once(client: TestClient) -> None:
+    page = client.get("/studies", params={"age": "abc", "location": "Xyzzyqqplace"})
+    assert page.status_code == 422
+    assert "whole number of years" in page.text
+    assert "We could not find" in page.text
+    assert 'value="abc"' in page.text  # what was typed is kept
+
+
 def test_ambiguous_place_offers_choices(client: TestClient) -> None:
     page = client.get("/studies", params={"location": "Springfield"})
     assert page.status_code == 422

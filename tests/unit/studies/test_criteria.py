@@ -624,3 +624,17 @@ def test_arbitrary_text_never_raises(text: str) -> None:
 @given(st.lists(_FRAGMENTS | st.text(max_size=20), max_size=30).map("\n".join))
 def test_criteria_like_text_never_raises(text: str) -> None:
     _assert_well_formed(parse_criteria(text))
+
+
+def test_a_section_written_as_one_run_on_sentence_becomes_a_list() -> None:
+    parsed = parse_criteria(
+        "Inclusion Criteria: Adults over 40; able to walk 100 metres; a signed consent form.\n"
+        "Exclusion Criteria: Recent surgery; another study.\n"
+    )
+    assert [i.text for i in parsed.inclusion] == [
+        "Adults over 40",
+        "able to walk 100 metres",
+        "a signed consent form.",
+    ]
+    # Two parts are not enough to tell a list from one criterion with a semicolon.
+    assert [i.text for i in parsed.exclusion] == ["Recent surgery; another study."]
