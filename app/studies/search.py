@@ -457,7 +457,9 @@ def _search(
     rows = session.execute(stmt.order_by(*order).limit(params.page_size).offset(offset)).all()
     if rows:
         total = int(rows[0].total)
-    else:
+    elif params.page == 1:
+        total = 0
+    else:  # past the last page: the window count came back with no row to carry it
         total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
 
     studies = {

@@ -93,6 +93,7 @@ def home(request: Request) -> Response:
 @router.get("/studies", response_class=HTMLResponse)
 def results(request: Request, session: DbSession) -> Response:
     raw = query_dict(request)
+    raw.setdefault("page_size", request.app.state.settings.page_size)
     form = {k: v for k, v in raw.items() if isinstance(v, str)}
     if "status" in raw:
         form["status"] = ",".join(raw["status"])

@@ -9,8 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from app.config import Settings
+from app.main import create_app
 from tests import factories as f
 from tests.conftest import load
 
@@ -245,3 +247,23 @@ def test_fuzzed_parameters_never_cause_a_server_error(
     for path in ("/studies", "/api/v1/studies"):
         response = client.get(path, params=params)
         assert response.status_code in (200, 422), (path, params, response.text[:300])
+
+
+def test_results_are_paginated_with_the_configured_page_size(
+    settings: Settings, db_sessionmaker: sessionmaker[Session], session: Session
+) -> None:
+    load(session, *[f.study(conditions=("Gout",)) for _ in range(5)])
+    app = create_app(settings.model_copy(update={"page_size": 2}))
+    app.state.sessionmaker = db_sessionmaker
+    with TestClient(app) as small_pages:
+        first = small_pages.get("/studies", params={"condition": "gout"})
+        assert "5 studies found" in first.text
+        assert "Page 1 of 3" in first.text
+        assert first.text.count('class="study-card"') == 2
+        last = small_pages.get("/studies", params={"condition": "gout", "page": 3})
+        assert last.text.count('class="study-card"') == 1
+        assert 'rel="prev"' in last.text
+        assert 'rel="next"' not in last.text
+        beyond = small_pages.get("/studies", params={"condition": "gout", "page": 4})
+        assert beyond.status_code == 422
+        assert "page of results does not exist" in beyond.text
