@@ -81,26 +81,30 @@ class RawRecord:
 # --- reading ---------------------------------------------------------------------------
 
 
-def _records_from_text(text: str, source: str, *, lines: bool) -> Iterator[RawRecord]:
-    if not lines:
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            # Not one JSON document: if it has several lines it is probably JSON Lines
-            # with a broken line, which the line reader reports precisely.
-            if text.strip().count("\n") == 0:
-                yield RawRecord(source, f"line {exc.lineno}", error=f"invalid JSON: {exc.msg}")
-                return
-        else:
-            yield from _records_from_document(doc, source)
-            return
-    for number, line in enumerate(text.splitlines(), start=1):
+def _records_from_lines(lines: Iterable[str], source: str) -> Iterator[RawRecord]:
+    """JSON Lines, read lazily so a file of any size streams through in batches."""
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             yield RawRecord(source, f"line {number}", json.loads(line))
         except json.JSONDecodeError as exc:
             yield RawRecord(source, f"line {number}", error=f"invalid JSON: {exc.msg}")
+
+
+def _records_from_text(text: str, source: str) -> Iterator[RawRecord]:
+    """One JSON document (a study, a list, a page), or JSON Lines without the suffix."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        # Not one JSON document: if it has several lines it is probably JSON Lines
+        # with a broken line, which the line reader reports precisely.
+        if text.strip().count("\n") == 0:
+            yield RawRecord(source, f"line {exc.lineno}", error=f"invalid JSON: {exc.msg}")
+        else:
+            yield from _records_from_lines(text.splitlines(), source)
+        return
+    yield from _records_from_document(doc, source)
 
 
 def _records_from_document(doc: Any, source: str) -> Iterator[RawRecord]:
@@ -132,7 +136,7 @@ def read_records(paths: Iterable[str], *, stdin: IO[str] | None = None) -> Itera
     for name in paths:
         if name == "-":
             stream = stdin if stdin is not None else sys.stdin
-            yield from _records_from_text(stream.read(), "<stdin>", lines=False)
+            yield from _records_from_text(stream.read(), "<stdin>")
             continue
         root = Path(name)
         if not root.exists():
@@ -140,12 +144,15 @@ def read_records(paths: Iterable[str], *, stdin: IO[str] | None = None) -> Itera
             continue
         for file in _walk(root):
             try:
-                text = file.read_text(encoding="utf-8-sig")
+                if file.suffix.lower() in (".jsonl", ".ndjson"):
+                    # Undecodable bytes become U+FFFD, so a damaged line is reported
+                    # as invalid JSON rather than ending the whole file.
+                    with file.open(encoding="utf-8-sig", errors="replace") as handle:
+                        yield from _records_from_lines(handle, str(file))
+                else:
+                    yield from _records_from_text(file.read_text(encoding="utf-8-sig"), str(file))
             except (OSError, UnicodeDecodeError) as exc:
                 yield RawRecord(str(file), "", error=f"cannot read file: {exc}")
-                continue
-            lines = file.suffix.lower() in (".jsonl", ".ndjson")
-            yield from _records_from_text(text, str(file), lines=lines)
 
 
 # --- writing ---------------------------------------------------------------------------

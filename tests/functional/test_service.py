@@ -29,6 +29,10 @@ def test_security_headers_on_pages(client: TestClient) -> None:
     assert headers["x-content-type-options"] == "nosniff"
 
 
+def test_openapi_page_is_served(client: TestClient) -> None:
+    assert client.get("/docs").status_code == 200
+
+
 def test_openapi_documents_the_search(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     params = {p["name"] for p in spec["paths"]["/api/v1/studies"]["get"]["parameters"]}

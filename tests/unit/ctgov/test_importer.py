@@ -164,3 +164,16 @@ def test_every_real_record_imports_and_fields_match_source(
         )
         for x in lines
     )
+
+
+def test_a_damaged_line_in_json_lines_is_reported_and_the_rest_load(tmp_path: Path) -> None:
+    a, b = f.study(), f.study()
+    path = tmp_path / "damaged.jsonl"
+    path.write_bytes(
+        json.dumps(a).encode() + b"\n" + b'{"protocolSection": \xff\xfe}\n' + json.dumps(b).encode()
+    )
+    records = list(read_records([str(path)]))
+    assert [r.position for r in records] == ["line 1", "line 2", "line 3"]
+    assert records[1].error is not None
+    assert "invalid JSON" in records[1].error
+    assert [nct(r.data) for r in (records[0], records[2])] == [nct(a), nct(b)]
