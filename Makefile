@@ -24,7 +24,7 @@ migrate: $(STAMP) ## Upgrade the database to the newest schema
 run: $(STAMP) ## Migrate, load demo data when empty, serve on http://127.0.0.1:8000
 	$(BIN)/trialfinder db upgrade
 	$(BIN)/trialfinder demo-data --if-empty
-	$(BIN)/trialfinder serve --host 127.0.0.1 --port 8000
+	$(BIN)/trialfinder serve --host 127.0.0.1 --port 8000 --with-worker
 
 test: $(STAMP) lint ## Lint, type-check and run the whole test suite
 	$(BIN)/pytest

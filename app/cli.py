@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,7 +17,9 @@ from sqlalchemy import func, select
 
 from app.config import Settings, get_settings
 from app.ctgov.importer import ImportReport, RawRecord, import_records, read_records
-from app.db import session_factory
+from app.db import session_factory, writing
+from app.outbox.email.senders import sender_from_settings
+from app.outbox.worker import Worker, start_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,9 +63,11 @@ def run_import(
     progress = _Progress(enabled=not quiet and sys.stderr.isatty())
     now = dt.datetime.now(dt.UTC)
     with Session() as session:
+        writing(session)
 
         def commit(report: ImportReport) -> None:
             session.commit()
+            writing(session)
             progress(report)
 
         report = import_records(session, records, now=now, after_batch=commit)  # type: ignore[arg-type]
@@ -106,13 +113,37 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def make_worker(settings: Settings) -> Worker:
+    return Worker(session_factory(settings), sender_from_settings(settings), settings)
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from app.main import create_app
 
     upgrade_database(settings)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, proxy_headers=True)
+    stop = None
+    if args.with_worker:
+        _, stop = start_in_thread(make_worker(settings))
+    try:
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, proxy_headers=True)
+    finally:
+        if stop is not None:
+            stop.set()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    upgrade_database(settings)
+    worker = make_worker(settings)
+    if args.once:
+        print(worker.run_once())
+        return 0
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    worker.run_forever(stop)
     return 0
 
 
@@ -123,7 +154,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="migrate the database, then serve the web site")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--with-worker", action="store_true", help="also deliver queued email in this process"
+    )
     serve.set_defaults(func=cmd_serve)
+
+    work = sub.add_parser("worker", help="deliver queued email")
+    work.add_argument(
+        "--once", action="store_true", help="deliver everything due now, print counts, exit"
+    )
+    work.set_defaults(func=cmd_worker)
 
     imp = sub.add_parser("import-ctgov", help="import ClinicalTrials.gov API v2 JSON files")
     imp.add_argument(
@@ -152,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     settings = get_settings()
     status: int = args.func(args, settings)
     return status

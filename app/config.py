@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     fallback_contact_email: str | None = None
     ctgov_api_url: str = "https://clinicaltrials.gov/api/v2"
     page_size: int = Field(default=20, ge=1, le=100)
+    outbox_max_attempts: int = Field(default=8, ge=1, le=100)
+    outbox_backoff_seconds: float = Field(default=30, gt=0)
+    outbox_backoff_max_seconds: float = Field(default=3600, gt=0)
+    outbox_lease_seconds: float = Field(default=120, gt=0)
+    worker_poll_seconds: float = Field(default=2, gt=0)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

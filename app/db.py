@@ -7,14 +7,16 @@ Services and repositories never commit.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Dialect, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
 
 from app.config import Settings, get_settings
 
@@ -50,6 +52,31 @@ def include_object(
     return True
 
 
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes in and out, on every database.
+
+    SQLite has no time zones and hands back naive values; storing everything in UTC
+    and marking it UTC on the way out keeps comparisons in Python and in SQL right.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: use aware UTC datetimes")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -69,7 +96,22 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # A transaction that reads and then writes must take the write lock at BEGIN: if it
+    # upgraded later, a concurrent writer could make SQLite fail it at once ("database
+    # is locked") instead of waiting. Readers stay deferred and never block.
+    immediate = connection.get_execution_options().get(WRITE_OPTION)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+WRITE_OPTION = "trialfinder_writes"
+
+
+def writing(session: Session) -> None:
+    """Declare, before its first statement, that this session's transaction will write.
+
+    On SQLite that takes the write lock up front (see _sqlite_begin); elsewhere it is a no-op.
+    """
+    session.connection(execution_options={WRITE_OPTION: True})
 
 
 def make_engine(url: str) -> Engine:

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import RequestResponseEndpoint
 
 from app.config import Settings, get_settings
+from app.contact import views as contact_views
 from app.db import session_factory
 from app.geo import places
 from app.studies import api as studies_api
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(studies_views.router)
     app.include_router(studies_api.router)
+    app.include_router(contact_views.router)
 
     # The place index takes a moment to build; build it before the first search needs it.
     threading.Thread(target=places.warm_up, name="geo-warm-up", daemon=True).start()

@@ -25,6 +25,7 @@ from app.config import Settings
 from app.ctgov.importer import ImportReport, RawRecord, import_records
 from app.db import make_engine
 from app.main import create_app
+from tests.smtp_server import SmtpSink
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 POSTGRES_URL = os.environ.get(
@@ -129,3 +130,35 @@ def shared_studies() -> Path:
             pytest.fail(f"CI=true but the real records are missing at {SHARED_STUDIES}")
         pytest.skip(f"real ClinicalTrials.gov records not found at {SHARED_STUDIES}")
     return SHARED_STUDIES
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    """A real SMTP server on 127.0.0.1 for the test, stopped afterwards."""
+    with SmtpSink() as sink:
+        yield sink
+
+
+def smtp_settings(settings: Settings, host: str, port: int) -> Settings:
+    """The test settings, delivering by SMTP to host:port, with quick retries."""
+    return settings.model_copy(
+        update={
+            "email_backend": "smtp",
+            "smtp_host": host,
+            "smtp_port": port,
+            "smtp_timeout": 2.0,
+            "fallback_contact_email": None,
+        }
+    )
+
+
+@pytest.fixture
+def committed_sessionmaker(engine: Engine) -> Iterator[sessionmaker[Session]]:
+    """Sessions that really commit (for tests with several connections or threads).
+
+    Everything they leave behind is deleted afterwards, so other tests see an empty database.
+    """
+    yield sessionmaker(engine, expire_on_commit=False)
+    with engine.begin() as conn:
+        for table in ("outbox_messages", "contact_requests", "sites", "studies", "search_terms"):
+            conn.execute(sa.text(f"DELETE FROM {table}"))

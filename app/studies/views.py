@@ -200,7 +200,7 @@ def load_study(session: DbSession, nct_id: str) -> Study | None:
     )
 
 
-def _origin_or_none(request: Request) -> tuple[Place | None, str | None]:
+def origin_or_none(request: Request) -> tuple[Place | None, str | None]:
     """The carried place for ordering sites; a bad one is shown as a note, not an error."""
     try:
         params = SearchParams.model_validate(
@@ -221,7 +221,7 @@ def study_page(request: Request, nct_id: str, session: DbSession) -> Response:
     study = load_study(session, nct_id)
     if study is None:
         return _render(request, "errors/404.html", {"nct_id": nct_id}, status_code=404)
-    origin, place_note = _origin_or_none(request)
+    origin, place_note = origin_or_none(request)
     sites = sites_by_distance(study.sites, origin)
     context = {
         "study": study,
@@ -237,29 +237,3 @@ def study_page(request: Request, nct_id: str, session: DbSession) -> Response:
         "open_statuses": OPEN_STATUSES,
     }
     return _render(request, "studies/study.html", context)
-
-
-@router.get("/studies/{nct_id}/contact", response_class=HTMLResponse)
-def contact_entry(request: Request, nct_id: str, session: DbSession) -> Response:
-    """Where "Get in touch" leads: the published contacts of the nearest open site.
-
-    The contact-request form replaces this page; until then patients still get the
-    nearest site's own published contact details rather than a dead link.
-    """
-    study = load_study(session, nct_id)
-    if study is None:
-        return _render(request, "errors/404.html", {"nct_id": nct_id}, status_code=404)
-    origin, place_note = _origin_or_none(request)
-    open_sites = [
-        (site, km)
-        for site, km in sites_by_distance(study.sites, origin)
-        if site.effective_status in ("RECRUITING", "NOT_YET_RECRUITING")
-    ]
-    context = {
-        "study": study,
-        "site": open_sites[0] if open_sites else None,
-        "origin": origin,
-        "place_note": place_note,
-        "place_query": location_query(request) if origin else "",
-    }
-    return _render(request, "studies/contact.html", context)

@@ -1,0 +1,408 @@
+"""Validation of the patient contact form ("Get in touch with the nearest study center").
+
+This module owns the rules for what a patient may send to a study team: their name,
+email address, phone number, optionally a preferred language, the study site they
+chose and their consent to share these details. `validate_contact_form` turns the raw
+form fields into a clean `ContactSubmission` (email normalised by `email-validator`,
+phone in E.164 via `phonenumbers`) or into one plain-English message per field,
+written to be shown to the patient as is, together with what they typed so the page
+can fill the form in again.
+
+The details end up in emails and in the study team's systems, so no field may carry a
+line break or any other control or invisible formatting character (a header injection
+or a spoofed name must not get through), and every field is length-capped before any
+parsing. The function never raises, whatever it is given: a malformed request is just
+a form with errors.
+
+`region_for_country` maps a site's country, as ClinicalTrials.gov spells it, to the
+ISO 3166 region used to read phone numbers written without their country code.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from typing import TypeVar
+
+import email_validator
+import phonenumbers
+import pycountry
+
+from app.contact.languages import is_language
+
+MAX_NAME = 100
+"""Longest first or last name, in characters, after spaces are tidied."""
+
+MAX_EMAIL = 254
+"""Longest email address (the limit of the SMTP path, RFC 5321 with its errata)."""
+
+MAX_PHONE = 50
+"""Longest phone number as typed, spaces, brackets and dashes included."""
+
+MAX_FIELD = 1000
+"""Longest value of any field; longer values are refused and cut to this for re-filling."""
+
+FIELDS = ("first_name", "last_name", "email", "phone", "language", "site", "consent")
+"""The form's fields, in page order; these are the keys of `FormResult.values`."""
+
+HONEYPOT = "website"
+"""A field hidden from people: only bots fill it in."""
+
+CONTROL_MESSAGE = "Please remove line breaks or special characters."
+SPAM_MESSAGE = "Sorry, we could not send your request. Please try again later."
+EMAIL_MESSAGE = "Enter an email address like name@example.com."
+PHONE_MESSAGE = "Enter a phone number we can call, including the area code."
+PHONE_COUNTRY_MESSAGE = "Include your country code, for example +44 20 7946 0000."
+LANGUAGE_MESSAGE = "Choose a language from the list."
+SITE_MESSAGE = "Choose a study site from the list."
+CONSENT_MESSAGE = "Please confirm that we may share your details with the study team."
+
+_LABELS = {"first_name": "first name", "last_name": "last name"}
+_CONSENT_VALUES = frozenset({"yes", "on", "true", "1"})
+_SITE_ID = re.compile(r"[0-9]{1,18}", re.ASCII)
+# Punctuation that belongs in names: hyphen, apostrophes (typewriter and typographic)
+# and the period of an initial ("J. R."). Letters and combining marks of every script
+# are allowed besides; see `_clean_name`.
+_NAME_PUNCTUATION = frozenset(" -'\u2019.")
+# Zero-width non-joiner and joiner: format characters (category Cf) that are part of
+# the correct spelling of many Persian, Indic and Sinhala names.
+_NAME_JOINERS = frozenset("\u200c\u200d")
+_NAME_SYMBOLS = _NAME_PUNCTUATION | _NAME_JOINERS
+# Email-validator reasons that would puzzle a patient rather than help them.
+# Compared lower-cased.
+_TECHNICAL_REASONS = (
+    "idna",
+    "punycode",
+    "unicode",
+    "literal",
+    "ipv",
+    "bracket",
+    "quot",
+    "display name",
+    "ascii",
+    "error while",
+    "labels",
+)
+_MAX_REASON = 160
+# How email-validator starts the message when the DNS look-up itself failed.
+_DNS_FAILURE = "There was an error while checking"
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """Why a field's value was refused: the message for the patient."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class ContactSubmission:
+    """A valid contact request, cleaned and ready to store."""
+
+    first_name: str
+    last_name: str
+    email: str
+    """Normalised by email-validator (domain lower-cased; may be internationalised)."""
+    phone: str
+    """E.164, e.g. "+13125550147"."""
+    language: str | None
+    """ISO 639-1 code of the preferred other language, or None."""
+    site_id: int
+    consent: bool
+    """Always True: there is no submission without consent."""
+
+
+@dataclass
+class FormResult:
+    """The outcome of `validate_contact_form`."""
+
+    values: dict[str, str]
+    """What the patient entered, trimmed, for every field in `FIELDS` ("" when absent)."""
+    errors: dict[str, str]
+    """Field name (or "form") -> one message for the patient; empty when valid."""
+    submission: ContactSubmission | None
+    """Set exactly when `errors` is empty."""
+
+
+def validate_contact_form(
+    data: Mapping[str, str],
+    *,
+    allowed_site_ids: Collection[int],
+    phone_region: Callable[[int], str | None],
+    check_deliverability: bool = False,
+) -> FormResult:
+    """Check the contact form `data` and clean it into a `ContactSubmission`.
+
+    `allowed_site_ids` are the sites the patient could choose from; `phone_region`
+    gives a site's ISO 3166 alpha-2 region (e.g. "US"), used to read a phone number
+    written without its country code, or None when unknown. `check_deliverability`
+    makes email-validator look the email domain up in DNS. Unknown fields are ignored.
+    A filled-in honeypot field gives an error under "form" (the caller treats the
+    request as spam). Never raises for any `data`.
+    """
+    raw = {field: _raw(data, field) for field in FIELDS}
+    values = {field: value.strip()[:MAX_FIELD] for field, value in raw.items()}
+    errors: dict[str, str] = {}
+
+    # Every field, whatever its kind, is refused outright when huge or when it holds a
+    # line break or another control or formatting character, before any parsing.
+    for field in FIELDS:
+        if len(raw[field]) > MAX_FIELD:
+            errors[field] = _too_long_message(field)
+        elif _has_control(raw[field], allow_joiners=field in _LABELS):
+            errors[field] = CONTROL_MESSAGE
+
+    def check(field: str, clean: Callable[[str], _T | _Problem]) -> _T | None:
+        if field in errors:
+            return None
+        result = clean(values[field])
+        if isinstance(result, _Problem):
+            errors[field] = result.message
+            return None
+        return result
+
+    first_name = check("first_name", lambda value: _clean_name(value, "first_name"))
+    last_name = check("last_name", lambda value: _clean_name(value, "last_name"))
+    email = check("email", lambda value: _clean_email(value, check_deliverability))
+    site_id = check("site", lambda value: _clean_site(value, allowed_site_ids))
+    region = phone_region(site_id) if site_id is not None else None
+    phone = check("phone", lambda value: _clean_phone(value, region))
+    if site_id is None and errors.get("phone") == PHONE_COUNTRY_MESSAGE:
+        # The number may be fine once a site gives its region: the site error is enough.
+        del errors["phone"]
+    language = check("language", _clean_language)
+    consent = check("consent", _clean_consent)
+    if _raw(data, HONEYPOT).strip():
+        errors["form"] = SPAM_MESSAGE
+
+    errors = {key: errors[key] for key in ("form", *FIELDS) if key in errors}
+    if (
+        errors
+        or first_name is None
+        or last_name is None
+        or email is None
+        or phone is None
+        or site_id is None
+        or consent is None
+    ):
+        # Without errors every required value is set: the None tests only narrow types.
+        return FormResult(values=values, errors=errors, submission=None)
+    submission = ContactSubmission(
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        phone=phone,
+        language=language or None,
+        site_id=site_id,
+        consent=consent,
+    )
+    return FormResult(values=values, errors={}, submission=submission)
+
+
+@lru_cache(maxsize=1024)
+def region_for_country(country: str | None) -> str | None:
+    """ISO 3166 alpha-2 region for a country name, as ClinicalTrials.gov spells it.
+
+    "United States" -> "US", "Korea, Republic of" -> "KR", "Turkey" -> "TR"; None for
+    None or a name not recognised. Case, accents and spacing do not matter.
+    """
+    if not country:
+        return None
+    return _country_index().get(_country_key(country))
+
+
+def _raw(data: Mapping[str, str], field: str) -> str:
+    value = data.get(field)
+    # A multipart request can carry a file where text is expected: treat it as absent.
+    return value if isinstance(value, str) else ""
+
+
+def _too_long_message(field: str) -> str:
+    if field in _LABELS:
+        return f"Please shorten your {_LABELS[field]} to {MAX_NAME} characters or fewer."
+    return {
+        "email": f"Enter an email address of {MAX_EMAIL} characters or fewer.",
+        "phone": PHONE_MESSAGE,
+        "language": LANGUAGE_MESSAGE,
+        "site": SITE_MESSAGE,
+        "consent": CONSENT_MESSAGE,
+    }[field]
+
+
+def _has_control(value: str, *, allow_joiners: bool) -> bool:
+    """True when `value` holds a control, format, surrogate, private-use or unassigned
+    character (Unicode category C*) or a line or paragraph separator (Zl, Zp)."""
+    for char in value:
+        category = unicodedata.category(char)
+        if category[0] == "C" or category in ("Zl", "Zp"):
+            if allow_joiners and char in _NAME_JOINERS:
+                continue
+            return True
+    return False
+
+
+def _clean_name(value: str, field: str) -> str | _Problem:
+    label = _LABELS[field]
+    name = unicodedata.normalize("NFC", " ".join(value.split()))
+    if not name:
+        return _Problem(f"Enter your {label}.")
+    if len(name) > MAX_NAME:
+        return _Problem(f"Please shorten your {label} to {MAX_NAME} characters or fewer.")
+    categories = [unicodedata.category(char) for char in name]
+    if any(category[0] == "N" for category in categories):
+        return _Problem(f"Your {label} can't contain numbers.")
+    for char, category in zip(name, categories, strict=True):
+        if category[0] not in "LM" and char not in _NAME_SYMBOLS:
+            return _Problem(
+                f"Your {label} can only contain letters, spaces, hyphens, apostrophes and periods."
+            )
+    if not any(category[0] == "L" for category in categories):
+        return _Problem(f"Enter your {label}.")
+    return name
+
+
+def _clean_email(value: str, check_deliverability: bool) -> str | _Problem:
+    if not value:
+        return _Problem("Enter your email address.")
+    if len(value) > MAX_EMAIL:
+        return _Problem(_too_long_message("email"))
+    try:
+        try:
+            return _normalized_email(value, check_deliverability)
+        except email_validator.EmailUndeliverableError as error:
+            if not str(error).startswith(_DNS_FAILURE):
+                raise
+            # Our own look-up failed, which says nothing about the patient's address.
+            return _normalized_email(value, False)
+    except email_validator.EmailNotValidError as error:
+        return _Problem(_email_message(str(error)))
+
+
+def _normalized_email(value: str, check_deliverability: bool) -> str:
+    result = email_validator.validate_email(value, check_deliverability=check_deliverability)
+    return result.normalized
+
+
+def _email_message(reason: str) -> str:
+    """The friendly message, followed by email-validator's reason when a patient can
+    make sense of it ("An email address must have an @-sign.")."""
+    if len(reason) > _MAX_REASON or any(word in reason.lower() for word in _TECHNICAL_REASONS):
+        return EMAIL_MESSAGE
+    return f"{EMAIL_MESSAGE} {reason}"
+
+
+def _clean_phone(value: str, region: str | None) -> str | _Problem:
+    if not value:
+        return _Problem("Enter your phone number.")
+    if len(value) > MAX_PHONE:
+        return _Problem(PHONE_MESSAGE)
+    region = region.strip().upper() if region else None
+    known_region = region in phonenumbers.SUPPORTED_REGIONS
+    try:
+        number = phonenumbers.parse(value, region if known_region else None)
+    except phonenumbers.NumberParseException as error:
+        no_plus = "+" not in value and "\uff0b" not in value  # ASCII or full-width plus
+        if (
+            error.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE
+            and not known_region
+            and no_plus
+        ):
+            return _Problem(PHONE_COUNTRY_MESSAGE)
+        return _Problem(PHONE_MESSAGE)
+    if not phonenumbers.is_valid_number(number):
+        return _Problem(PHONE_MESSAGE)
+    if number.extension:
+        # E.164 has no room for an extension, and a call must reach the patient.
+        return _Problem("Enter a direct phone number, without an extension.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _clean_site(value: str, allowed_site_ids: Collection[int]) -> int | _Problem:
+    if not _SITE_ID.fullmatch(value):
+        return _Problem(SITE_MESSAGE)
+    site_id = int(value)
+    if site_id not in allowed_site_ids:
+        return _Problem(SITE_MESSAGE)
+    return site_id
+
+
+def _clean_language(value: str) -> str | _Problem:
+    """The ISO 639-1 code, lower-cased, or "" when the patient chose none."""
+    if not value:
+        return ""
+    if not is_language(value):
+        return _Problem(LANGUAGE_MESSAGE)
+    return value.lower()
+
+
+def _clean_consent(value: str) -> bool | _Problem:
+    if value.lower() not in _CONSENT_VALUES:
+        return _Problem(CONSENT_MESSAGE)
+    return True
+
+
+# ClinicalTrials.gov spellings (current and historical) and everyday names that
+# pycountry does not know; keys are in `_country_key` form.
+_COUNTRY_ALIASES = {
+    "turkey": "TR",
+    "russia": "RU",
+    "korea": "KR",
+    "korea, south": "KR",
+    "korea, north": "KP",
+    "macedonia": "MK",
+    "macedonia, the former yugoslav republic of": "MK",
+    "former serbia and montenegro": "RS",
+    "serbia and montenegro": "RS",
+    "swaziland": "SZ",
+    "cape verde": "CV",
+    "macau": "MO",
+    "burma": "MM",
+    "ivory coast": "CI",
+    "east timor": "TL",
+    "micronesia": "FM",
+    "democratic republic of the congo": "CD",
+    "libyan arab jamahiriya": "LY",
+    "palestine": "PS",
+    "palestinian territory, occupied": "PS",
+    "palestinian territories": "PS",
+    "virgin islands (u.s.)": "VI",
+    "virgin islands (british)": "VG",
+    "netherlands antilles": "CW",
+    "kosovo": "XK",
+    "usa": "US",
+    "united states of america": "US",
+    "uk": "GB",
+    "great britain": "GB",
+    "britain": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "northern ireland": "GB",
+}
+
+_APOSTROPHES = re.compile("[`\u00b4\u02bb\u02bc\u2018\u2019]")
+
+
+def _country_key(name: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", name)
+    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(_APOSTROPHES.sub("'", bare).casefold().split())
+
+
+@cache
+def _country_index() -> dict[str, str]:
+    index: dict[str, str] = {}
+    for record in pycountry.countries:
+        code = str(record.alpha_2)
+        for attribute in ("alpha_2", "alpha_3", "name", "official_name", "common_name"):
+            value = getattr(record, attribute, None)
+            if value:
+                index.setdefault(_country_key(str(value)), code)
+    for alias, code in _COUNTRY_ALIASES.items():
+        index.setdefault(alias, code)
+    return index

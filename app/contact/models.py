@@ -1,0 +1,54 @@
+"""Contact requests: what a patient submitted, when, for which site, and where it went."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, UTCDateTime
+
+
+class ContactRequest(Base):
+    """One "get in touch" request. Personal data lives here and in its outbox rows only.
+
+    The study and site are referenced and also copied (NCT ID, site name), so the request
+    stays readable when a later import removes the site from the listing.
+    """
+
+    __tablename__ = "contact_requests"
+    __table_args__ = (
+        # The same patient, study and site on the same UTC day is one request even when
+        # two submissions race; the service also looks back a full 24 hours.
+        UniqueConstraint("dedup_key", "dedup_day"),
+        Index("ix_contact_requests_dedup_key_created_at", "dedup_key", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    study_id: Mapped[int | None] = mapped_column(
+        ForeignKey("studies.id", ondelete="SET NULL"), index=True
+    )
+    site_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sites.id", ondelete="SET NULL"), index=True
+    )
+    nct_id: Mapped[str] = mapped_column(String(16))
+    study_title: Mapped[str] = mapped_column(Text)
+    site_name: Mapped[str] = mapped_column(Text)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(254))
+    phone: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str | None] = mapped_column(String(8))
+    consent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    dedup_key: Mapped[str] = mapped_column(String(64))
+    dedup_day: Mapped[int] = mapped_column(Integer)
+    # Routing decision: "site", "central", "fallback" or "flagged" (no address known).
+    routing: Mapped[str] = mapped_column(String(16))
+    routed_to: Mapped[str | None] = mapped_column(String(254))
+
+    @property
+    def flagged(self) -> bool:
+        return self.routing == "flagged"

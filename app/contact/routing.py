@@ -1,0 +1,71 @@
+"""Which address receives a contact request (DESIGN.md, "Get in touch", rule 4).
+
+The chosen site's own contact email first; else the study's central contact; else the
+operator's fallback address; else nobody, and the request is kept and flagged for an
+administrator. Never silently dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from email_validator import EmailNotValidError, validate_email
+
+from app.studies.models import Site, Study
+
+RoutingKind = Literal["site", "central", "fallback", "flagged"]
+# Statuses in which a study and a site take contact requests (DESIGN.md).
+CONTACTABLE = ("RECRUITING", "NOT_YET_RECRUITING")
+
+
+@dataclass(frozen=True)
+class Routing:
+    kind: RoutingKind
+    address: str | None
+    contact_name: str | None = None
+
+
+def _usable(address: Any) -> str | None:
+    """A published address that can actually receive mail, normalised; else None."""
+    if not isinstance(address, str) or not address.strip():
+        return None
+    try:
+        return validate_email(address.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
+
+
+def _first_with_email(contacts: list[dict[str, Any]]) -> tuple[str, str | None] | None:
+    for contact in contacts:
+        address = _usable(contact.get("email"))
+        if address:
+            return address, contact.get("name")
+    return None
+
+
+def route_request(study: Study, site: Site, *, fallback: str | None) -> Routing:
+    found = _first_with_email(site.contacts)
+    if found:
+        return Routing("site", *found)
+    found = _first_with_email(study.central_contacts)
+    if found:
+        return Routing("central", *found)
+    address = _usable(fallback)
+    if address:
+        return Routing("fallback", address)
+    return Routing("flagged", None)
+
+
+def primary_contact(study: Study, site: Site) -> dict[str, Any] | None:
+    """The contact shown to the patient: the site's first, else the study's central one."""
+    for contacts in (site.contacts, study.central_contacts):
+        if contacts:
+            return contacts[0]
+    return None
+
+
+def takes_contacts(study: Study, site: Site | None = None) -> bool:
+    if study.overall_status not in CONTACTABLE:
+        return False
+    return site is None or site.effective_status in CONTACTABLE

@@ -1,0 +1,175 @@
+"""Submitting a contact request: store it and queue both emails in the caller's transaction.
+
+Nothing here commits: the web request owns the transaction, so the request and its two
+outbox rows are stored together or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.contact.forms import ContactSubmission
+from app.contact.languages import language_name
+from app.contact.models import ContactRequest
+from app.contact.routing import Routing, primary_contact, route_request
+from app.outbox.email.rendering import render_email
+from app.outbox.queue import enqueue
+from app.studies.models import Site, Study
+
+log = logging.getLogger("trialfinder.contact")
+REPEAT_WINDOW = dt.timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    request: ContactRequest
+    created: bool  # False: the same request was already made within 24 hours
+
+
+def dedup_key(email: str, study_id: int, site_id: int) -> str:
+    return hashlib.sha256(f"{email.casefold()}|{study_id}|{site_id}".encode()).hexdigest()
+
+
+def _mail_domain(settings: Settings) -> str:
+    return urlsplit(settings.base_url).hostname or "localhost"
+
+
+def site_label(site: Site) -> str:
+    """How a site is named to patients and staff: facility, city."""
+    place = ", ".join(p for p in (site.city, site.state, site.country) if p)
+    if site.facility and place:
+        return f"{site.facility}, {place}"
+    return site.facility or place or "the study site"
+
+
+def _recent(session: Session, key: str, now: dt.datetime) -> ContactRequest | None:
+    return session.scalar(
+        select(ContactRequest)
+        .where(ContactRequest.dedup_key == key, ContactRequest.created_at > now - REPEAT_WINDOW)
+        .order_by(ContactRequest.created_at.desc())
+        .limit(1)
+    )
+
+
+def submit_contact_request(
+    session: Session,
+    *,
+    study: Study,
+    site: Site,
+    submission: ContactSubmission,
+    settings: Settings,
+    now: dt.datetime,
+) -> Submitted:
+    """Store the request and queue the site's email and the patient's copy.
+
+    A repeat of the same patient, study and site within 24 hours returns the earlier
+    request and queues nothing.
+    """
+    key = dedup_key(submission.email, study.id, site.id)
+    earlier = _recent(session, key, now)
+    if earlier is not None:
+        return Submitted(earlier, created=False)
+    routing = route_request(study, site, fallback=settings.fallback_contact_email)
+    request = ContactRequest(
+        public_id=secrets.token_urlsafe(16),
+        study_id=study.id,
+        site_id=site.id,
+        nct_id=study.nct_id,
+        study_title=study.brief_title,
+        site_name=site_label(site),
+        first_name=submission.first_name,
+        last_name=submission.last_name,
+        email=submission.email,
+        phone=submission.phone,
+        language=submission.language,
+        consent_at=now,
+        created_at=now,
+        dedup_key=key,
+        dedup_day=int(now.timestamp() // 86400),
+        routing=routing.kind,
+        routed_to=routing.address,
+    )
+    try:
+        # Two identical submissions racing (a double click) meet at the unique key.
+        with session.begin_nested():
+            session.add(request)
+    except IntegrityError:
+        earlier = _recent(session, key, now)
+        if earlier is None:
+            raise
+        return Submitted(earlier, created=False)
+    queue_emails(
+        session,
+        request=request,
+        study=study,
+        site=site,
+        routing=routing,
+        settings=settings,
+        now=now,
+    )
+    log.info("contact request %s stored, routing %s", request.id, routing.kind)
+    return Submitted(request, created=True)
+
+
+def queue_emails(
+    session: Session,
+    *,
+    request: ContactRequest,
+    study: Study,
+    site: Site,
+    routing: Routing,
+    settings: Settings,
+    now: dt.datetime,
+) -> None:
+    """The site's email (when an address is known) and the patient's copy."""
+    domain = _mail_domain(settings)
+    context = {
+        "request": request,
+        "study": study,
+        "site": site,
+        "site_name": request.site_name,
+        "routing": routing,
+        "language": language_name(request.language) if request.language else None,
+        "study_url": f"{settings.base_url.rstrip('/')}/studies/{study.nct_id}",
+        "site_url": settings.base_url,
+        "contact": primary_contact(study, site),
+    }
+    if routing.address:
+        site_mail = render_email("contact_site", context)
+        enqueue(
+            session,
+            message_id=f"<contact-{request.public_id}.site@{domain}>",
+            kind="contact_site",
+            sender=settings.mail_from,
+            to=[routing.address],
+            subject=site_mail.subject,
+            text=site_mail.text,
+            html=site_mail.html,
+            reply_to=request.email,
+            now=now,
+            contact_request_id=request.id,
+        )
+    patient_mail = render_email("contact_patient", context)
+    enqueue(
+        session,
+        message_id=f"<contact-{request.public_id}.patient@{domain}>",
+        kind="contact_patient",
+        sender=settings.mail_from,
+        to=[request.email],
+        subject=patient_mail.subject,
+        text=patient_mail.text,
+        html=patient_mail.html,
+        reply_to=routing.address,
+        now=now,
+        contact_request_id=request.id,
+    )

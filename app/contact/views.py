@@ -1,0 +1,187 @@
+"""The contact flow: form, submission, confirmation (DESIGN.md, "Get in touch")."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from app import csrf
+from app.contact.forms import region_for_country, validate_contact_form
+from app.contact.languages import ALL as ALL_LANGUAGES
+from app.contact.languages import COMMON as COMMON_LANGUAGES
+from app.contact.models import ContactRequest
+from app.contact.routing import primary_contact, takes_contacts
+from app.contact.service import site_label, submit_contact_request
+from app.deps import DbSession
+from app.geo.places import Place
+from app.studies.models import Site, Study
+from app.studies.search import related_studies
+from app.studies.views import load_study, location_query, origin_or_none, sites_by_distance
+
+router = APIRouter()
+NEAREST_SHOWN = 10
+
+
+def _render(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> Response:
+    response: Response = request.app.state.templates.TemplateResponse(
+        request, name, context, status_code=status_code
+    )
+    return response
+
+
+def _not_found(request: Request, nct_id: str) -> Response:
+    return _render(request, "errors/404.html", {"nct_id": nct_id}, status_code=404)
+
+
+def contactable_sites(study: Study, origin: Place | None) -> list[tuple[Site, float | None]]:
+    """Sites that take contacts, nearest first when the patient's place is known."""
+    return [(s, km) for s, km in sites_by_distance(study.sites, origin) if takes_contacts(study, s)]
+
+
+def _form_page(
+    request: Request,
+    study: Study,
+    sites: list[tuple[Site, float | None]],
+    *,
+    origin: Place | None,
+    place_note: str | None,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int,
+) -> Response:
+    token, nonce = csrf.issue_token(request)
+    chosen = values.get("site") or str(sites[0][0].id)
+    context = {
+        "study": study,
+        "sites": [
+            {
+                "site": site,
+                "km": km,
+                "label": site_label(site),
+                "contact": primary_contact(study, site),
+                "not_yet": site.effective_status == "NOT_YET_RECRUITING",
+            }
+            for site, km in sites
+        ],
+        "nearest_shown": NEAREST_SHOWN,
+        "chosen": chosen,
+        "values": values,
+        "errors": errors,
+        "origin": origin,
+        "place_note": place_note,
+        "place_query": location_query(request) if origin else "",
+        "csrf_token": token,
+        "common_languages": COMMON_LANGUAGES,
+        "all_languages": ALL_LANGUAGES,
+    }
+    response = _render(request, "contact/form.html", context, status_code=status_code)
+    csrf.set_cookie(request, response, nonce)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _closed_page(
+    request: Request, study: Study, session: DbSession, origin: Place | None
+) -> Response:
+    context = {
+        "study": study,
+        "related": related_studies(session, study, origin=origin),
+        "place_query": location_query(request) if origin else "",
+    }
+    return _render(request, "contact/closed.html", context)
+
+
+@router.get("/studies/{nct_id}/contact", response_class=HTMLResponse)
+def contact_form(request: Request, nct_id: str, session: DbSession) -> Response:
+    study = load_study(session, nct_id)
+    if study is None:
+        return _not_found(request, nct_id)
+    origin, place_note = origin_or_none(request)
+    sites = contactable_sites(study, origin)
+    if not takes_contacts(study) or not sites:
+        return _closed_page(request, study, session, origin)
+    wanted = request.query_params.get("site", "")
+    values = {"site": wanted} if wanted in {str(s.id) for s, _ in sites} else {}
+    return _form_page(
+        request,
+        study,
+        sites,
+        origin=origin,
+        place_note=place_note,
+        values=values,
+        errors={},
+        status_code=200,
+    )
+
+
+@router.post("/studies/{nct_id}/contact", response_class=HTMLResponse)
+async def submit_contact(request: Request, nct_id: str, session: DbSession) -> Response:
+    form = await request.form()
+    data = {k: v for k, v in form.items() if isinstance(v, str)}
+    study = load_study(session, nct_id)
+    if study is None:
+        return _not_found(request, nct_id)
+    origin, place_note = origin_or_none(request)
+    sites = contactable_sites(study, origin)
+    if not takes_contacts(study) or not sites:
+        return _closed_page(request, study, session, origin)
+    by_id = {site.id: site for site, _ in sites}
+    result = validate_contact_form(
+        data,
+        allowed_site_ids=by_id.keys(),
+        phone_region=lambda site_id: (
+            region_for_country(by_id[site_id].country) if site_id in by_id else None
+        ),
+    )
+    errors = dict(result.errors)
+    if not csrf.check(request, data.get(csrf.FIELD)):
+        errors["form"] = (
+            "For your security, this form needs to be sent again. Your answers are kept: "
+            "please check them and press the button once more."
+        )
+        status = 403
+    else:
+        status = 422
+    if errors or result.submission is None:
+        return _form_page(
+            request,
+            study,
+            sites,
+            origin=origin,
+            place_note=place_note,
+            values=result.values,
+            errors=errors,
+            status_code=status,
+        )
+    settings = request.app.state.settings
+    submitted = submit_contact_request(
+        session,
+        study=study,
+        site=by_id[result.submission.site_id],
+        submission=result.submission,
+        settings=settings,
+        now=dt.datetime.now(dt.UTC),
+    )
+    url = request.url_for("contact_confirmation", public_id=submitted.request.public_id)
+    return RedirectResponse(str(url), status_code=303)
+
+
+@router.get("/contact/requests/{public_id}", response_class=HTMLResponse)
+def contact_confirmation(request: Request, public_id: str, session: DbSession) -> Response:
+    contact = session.scalar(select(ContactRequest).where(ContactRequest.public_id == public_id))
+    if contact is None:
+        return _render(request, "errors/404.html", {}, status_code=404)
+    response = _render(request, "contact/confirmation.html", {"contact": contact})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/notifications", response_class=HTMLResponse)
+def notifications(request: Request) -> Response:
+    return _render(request, "contact/notifications.html", {})

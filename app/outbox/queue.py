@@ -1,0 +1,179 @@
+"""The outbox queue: add messages, claim due ones with a lease, and record each outcome.
+
+Claiming is an UPDATE of due rows to `sending` with a lease, in its own short transaction.
+On PostgreSQL the rows are picked with `FOR UPDATE SKIP LOCKED`, so workers on many hosts
+never claim the same row at once; SQLite serialises writers, so one claim at a time is
+all it can do. The SMTP conversation happens outside any transaction; a worker that dies
+there leaves the row `sending` until its lease expires, when any worker may claim it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.outbox.email.senders import DeliveryError, OutgoingEmail
+from app.outbox.models import FAILED, QUEUED, SENDING, SENT, OutboxMessage
+from app.outbox.retry import next_attempt
+
+
+def enqueue(
+    session: Session,
+    *,
+    message_id: str,
+    kind: str,
+    sender: str,
+    to: Sequence[str],
+    subject: str,
+    text: str,
+    html: str | None,
+    reply_to: str | None,
+    now: dt.datetime,
+    contact_request_id: int | None = None,
+) -> OutboxMessage:
+    """Add a message to the outbox in the caller's transaction; it is sent after commit."""
+    message = OutboxMessage(
+        message_id=message_id,
+        kind=kind,
+        contact_request_id=contact_request_id,
+        sender=sender,
+        recipients=list(to),
+        reply_to=reply_to,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        status=QUEUED,
+        attempts=0,
+        next_attempt_at=now,
+        history=[],
+        created_at=now,
+    )
+    session.add(message)
+    return message
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed message: what the worker needs to send it, detached from any session."""
+
+    id: int
+    attempts: int
+    email: OutgoingEmail
+
+
+def _due(now: dt.datetime) -> Any:
+    return or_(
+        and_(OutboxMessage.status == QUEUED, OutboxMessage.next_attempt_at <= now),
+        and_(OutboxMessage.status == SENDING, OutboxMessage.lease_expires_at <= now),
+    )
+
+
+def claim(
+    session: Session, *, worker: str, now: dt.datetime, lease_seconds: float, limit: int = 20
+) -> list[Claimed]:
+    """Lease up to `limit` due messages to `worker`. The caller commits at once."""
+    due = (
+        select(OutboxMessage.id)
+        .where(_due(now))
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list(session.scalars(due))
+    if not ids:
+        return []
+    lease = now + dt.timedelta(seconds=lease_seconds)
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), _due(now))
+        .values(
+            status=SENDING,
+            lease_expires_at=lease,
+            leased_by=worker,
+            attempts=OutboxMessage.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    rows = session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.leased_by == worker)
+        .where(OutboxMessage.lease_expires_at == lease)
+        .execution_options(populate_existing=True)
+    ).all()
+    return [
+        Claimed(
+            id=row.id,
+            attempts=row.attempts,
+            email=OutgoingEmail(
+                message_id=row.message_id,
+                sender=row.sender,
+                to=tuple(row.recipients),
+                subject=row.subject,
+                text=row.body_text,
+                html=row.body_html,
+                reply_to=row.reply_to,
+            ),
+        )
+        for row in rows
+    ]
+
+
+def _history_entry(
+    now: dt.datetime, worker: str, outcome: str, error: str | None
+) -> dict[str, Any]:
+    return {"at": now.isoformat(), "worker": worker, "outcome": outcome, "error": error}
+
+
+def record_outcome(
+    session: Session,
+    *,
+    claimed: Claimed,
+    worker: str,
+    now: dt.datetime,
+    error: DeliveryError | None,
+    settings: Settings,
+    rng: random.Random | None = None,
+) -> str:
+    """Store what happened to one attempt; returns the message's new status.
+
+    Only the lease holder may record: a worker whose lease expired and whose row was
+    claimed again leaves it to the newer claim.
+    """
+    row = session.get(OutboxMessage, claimed.id, with_for_update=True, populate_existing=True)
+    if row is None or row.status != SENDING or row.leased_by != worker:
+        return "lost-lease"
+    if error is None:
+        row.status, row.sent_at, row.last_error = SENT, now, None
+        outcome = SENT
+    elif error.transient and row.attempts < settings.outbox_max_attempts:
+        row.status, row.last_error = QUEUED, str(error)
+        row.next_attempt_at = next_attempt(
+            now,
+            row.attempts,
+            base=settings.outbox_backoff_seconds,
+            cap=settings.outbox_backoff_max_seconds,
+            rng=rng,
+        )
+        outcome = "retry"
+    else:
+        row.status, row.last_error = FAILED, str(error)
+        outcome = FAILED
+    row.lease_expires_at, row.leased_by = None, None
+    row.history = [
+        *row.history,
+        _history_entry(now, worker, outcome, str(error) if error else None),
+    ]
+    return row.status
+
+
+def retry_failed(session: Session, message: OutboxMessage, *, now: dt.datetime) -> None:
+    """An administrator's retry: the message is due again, with a fresh attempt budget."""
+    message.status, message.next_attempt_at, message.attempts = QUEUED, now, 0
+    message.history = [*message.history, _history_entry(now, "admin", "requeued", None)]

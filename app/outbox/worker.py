@@ -1,0 +1,129 @@
+"""The email worker: claim due outbox rows, send each outside any transaction, record it.
+
+`trialfinder worker` runs `run_forever`; `trialfinder worker --once` runs `run_once`;
+`trialfinder serve --with-worker` runs the loop in a thread of the web process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import random
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Settings
+from app.db import writing
+from app.outbox.email.senders import DeliveryError, OutgoingEmail, Sender
+from app.outbox.models import FAILED, SENT
+from app.outbox.queue import claim, record_outcome
+
+log = logging.getLogger("trialfinder.worker")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class RunCounts:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+    def __str__(self) -> str:
+        return f"sent {self.sent}, retried later {self.retried}, failed {self.failed}"
+
+
+class Worker:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        sender: Sender,
+        settings: Settings,
+        *,
+        name: str | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.sender = sender
+        self.settings = settings
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.clock = clock
+        self.rng = rng
+
+    def run_once(self, *, batch: int = 20) -> RunCounts:
+        """Deliver everything due now; messages put off for a retry wait for a later run."""
+        counts = RunCounts()
+        while True:
+            with self.sessions() as session, session.begin():
+                writing(session)
+                claimed = claim(
+                    session,
+                    worker=self.name,
+                    now=self.clock(),
+                    lease_seconds=self.settings.outbox_lease_seconds,
+                    limit=batch,
+                )
+            if not claimed:
+                return counts
+            for item in claimed:
+                error = self._send(item.email)
+                with self.sessions() as session, session.begin():
+                    writing(session)
+                    status = record_outcome(
+                        session,
+                        claimed=item,
+                        worker=self.name,
+                        now=self.clock(),
+                        error=error,
+                        settings=self.settings,
+                        rng=self.rng,
+                    )
+                if status == SENT:
+                    counts.sent += 1
+                elif status == FAILED:
+                    counts.failed += 1
+                    log.warning("message %s failed for good: %s", item.id, error)
+                else:
+                    counts.retried += 1
+
+    def _send(self, email: OutgoingEmail) -> DeliveryError | None:
+        try:
+            self.sender.send(email)
+        except DeliveryError as error:
+            return error
+        except Exception as error:  # a bug or a bad message must not stop the worker
+            log.exception("unexpected error sending a message")
+            return DeliveryError(f"unexpected error: {error.__class__.__name__}", transient=False)
+        return None
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """Poll until `stop` is set; database or mail server trouble only delays delivery."""
+        log.info("email worker %s started", self.name)
+        while not stop.is_set():
+            try:
+                counts = self.run_once()
+            except Exception:
+                log.exception("email worker run failed; trying again shortly")
+                counts = RunCounts()
+            if counts.sent or counts.retried or counts.failed:
+                log.info("email worker: %s", counts)
+            stop.wait(self.settings.worker_poll_seconds)
+        log.info("email worker %s stopped", self.name)
+
+
+def start_in_thread(worker: Worker) -> tuple[threading.Thread, threading.Event]:
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=worker.run_forever, args=(stop,), name="email-worker", daemon=True
+    )
+    thread.start()
+    return thread, stop

@@ -1,0 +1,361 @@
+"""The contact flow through HTTP: form, validation, one transaction, routing, confirmation."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.contact.models import ContactRequest
+from app.outbox.models import OutboxMessage
+from app.studies.models import Site, Study
+from tests import factories as f
+from tests.conftest import load
+
+CHICAGO = {"lat": "41.88", "lon": "-87.63"}
+SITE_CONTACT = {
+    "name": "Dana Example",
+    "role": "CONTACT",
+    "phone": "+1 312-555-0147",
+    "email": "dana@example.org",
+}
+
+
+def nct(record: dict[str, Any]) -> str:
+    return str(record["protocolSection"]["identificationModule"]["nctId"])
+
+
+def site_id(session: Session, record: dict[str, Any], facility: str) -> int:
+    return session.scalars(
+        select(Site.id).join(Study).where(Study.nct_id == nct(record), Site.facility == facility)
+    ).one()
+
+
+def counts(session: Session) -> tuple[int, int]:
+    session.expire_all()
+    return (
+        session.scalar(select(func.count()).select_from(ContactRequest)) or 0,
+        session.scalar(select(func.count()).select_from(OutboxMessage)) or 0,
+    )
+
+
+def token(page_text: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page_text)
+    assert match, "the form has no CSRF token"
+    return match.group(1)
+
+
+def good_form(site: int, csrf_token: str, **changes: str) -> dict[str, str]:
+    form = {
+        "first_name": "  José ",
+        "last_name": "O'Brien",
+        "email": "jose.obrien@example.com",
+        "phone": "(202) 456-1111",
+        "language": "es",
+        "site": str(site),
+        "consent": "yes",
+        "website": "",
+        "csrf_token": csrf_token,
+    }
+    form.update(changes)
+    return form
+
+
+@pytest.fixture
+def study(session: Session) -> dict[str, Any]:
+    record = f.study(
+        title="Breathing exercises for adults with asthma",
+        sites=[
+            f.site(
+                facility="Far Clinic",
+                city="Springfield",
+                lat=39.78,
+                lon=-89.65,
+                contacts=[SITE_CONTACT],
+            ),
+            f.site(
+                facility="Near Clinic",
+                city="Evanston",
+                lat=42.05,
+                lon=-87.69,
+                contacts=[SITE_CONTACT],
+            ),
+            f.site(
+                facility="Soon Clinic",
+                city="Joliet",
+                lat=41.53,
+                lon=-88.08,
+                status="NOT_YET_RECRUITING",
+            ),
+            f.site(
+                facility="Closed Clinic", city="Chicago", lat=41.88, lon=-87.63, status="COMPLETED"
+            ),
+        ],
+    )
+    load(session, record)
+    return record
+
+
+def test_form_preselects_the_nearest_open_site_and_shows_its_contact(
+    client: TestClient, study: dict[str, Any], session: Session
+) -> None:
+    page = client.get(f"/studies/{nct(study)}/contact", params=CHICAGO)
+    assert page.status_code == 200
+    text = page.text
+    near = site_id(session, study, "Near Clinic")
+    assert re.search(rf'value="{near}" checked', text)
+    assert text.index("Near Clinic") < text.index("Soon Clinic") < text.index("Far Clinic")
+    assert "Closed Clinic" not in text
+    assert "Not yet recruiting" in text
+    for published in ("Dana Example", "+1 312-555-0147", "dana@example.org"):
+        assert published in text
+    for field in ("first_name", "last_name", "email", "phone", "language", "consent", "website"):
+        assert f'name="{field}"' in text
+    assert '<option value="es">Spanish</option>' in text
+    assert token(text)
+    assert "tf_csrf" in page.cookies
+
+
+def test_a_valid_request_is_stored_with_both_emails_and_confirmed(
+    client: TestClient, study: dict[str, Any], session: Session
+) -> None:
+    page = client.get(f"/studies/{nct(study)}/contact", params=CHICAGO)
+    near = site_id(session, study, "Near Clinic")
+    response = client.post(
+        f"/studies/{nct(study)}/contact",
+        data=good_form(near, token(page.text)),
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    confirmation = client.get(response.headers["location"])
+    assert confirmation.status_code == 200
+    assert (
+        "We have submitted the contact information you provided to the research team at "
+        "Near Clinic, Evanston, Illinois, United States. A copy of the message has been sent to "
+        "your email for your records."
+    ) in confirmation.text
+    assert "Sign up for Patient Notification Services" in confirmation.text
+
+    request = session.scalars(select(ContactRequest)).one()
+    assert (request.first_name, request.last_name) == ("José", "O'Brien")
+    assert request.phone == "+12024561111"
+    assert request.language == "es"
+    assert (request.routing, request.routed_to) == ("site", "dana@example.org")
+    messages = {m.kind: m for m in session.scalars(select(OutboxMessage))}
+    assert set(messages) == {"contact_site", "contact_patient"}
+    assert messages["contact_site"].recipients == ["dana@example.org"]
+    assert messages["contact_site"].reply_to == "jose.obrien@example.com"
+    assert messages["contact_patient"].recipients == ["jose.obrien@example.com"]
+    assert all(m.status == "queued" for m in messages.values())
+
+
+def test_a_repeat_within_a_day_sends_nothing_new(
+    client: TestClient, study: dict[str, Any], session: Session
+) -> None:
+    page = client.get(f"/studies/{nct(study)}/contact", params=CHICAGO)
+    near = site_id(session, study, "Near Clinic")
+    form = good_form(near, token(page.text))
+    first = client.post(f"/studies/{nct(study)}/contact", data=form, follow_redirects=False)
+    again = client.post(
+        f"/studies/{nct(study)}/contact",
+        data={**form, "email": "JOSE.OBRIEN@example.com"},
+        follow_redirects=False,
+    )
+    assert again.status_code == 303
+    assert again.headers["location"] == first.headers["location"]
+    assert counts(session) == (1, 2)
+    other_site = site_id(session, study, "Far Clinic")
+    client.post(f"/studies/{nct(study)}/contact", data={**form, "site": str(other_site)})
+    assert counts(session) == (2, 4)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"first_name": ""}, "first_name", "first name"),
+        ({"email": "not-an-email"}, "email", "email address"),
+        ({"phone": "12"}, "phone", "phone number"),
+        ({"last_name": "Smith\r\nBcc: victim@example.com"}, "last_name", "line breaks"),
+        ({"consent": ""}, "consent", "share your details"),
+        ({"language": "xx"}, "language", "language"),
+    ],
+)
+def test_invalid_input_shows_the_form_again_with_values_and_nothing_stored(
+    client: TestClient,
+    study: dict[str, Any],
+    session: Session,
+    changes: dict[str, str],
+    field: str,
+    message: str,
+) -> None:
+    page = client.get(f"/studies/{nct(study)}/contact", params=CHICAGO)
+    near = site_id(session, study, "Near Clinic")
+    response = client.post(
+        f"/studies/{nct(study)}/contact", data=good_form(near, token(page.text), **changes)
+    )
+    assert response.status_code == 422
+    assert f'id="{field}-error"' in response.text
+    assert message in response.text.lower() or message in response.text
+    assert 'value="O&#39;Brien"' in response.text or field == "last_name"
+    assert 'value="jose.obrien@example.com"' in response.text or field == "email"
+    assert re.search(rf'value="{near}" checked', response.text)
+    assert counts(session) == (0, 0)
+
+
+def test_a_closed_site_cannot_be_chosen(
+    client: TestClient, study: dict[str, Any], session: Session
+) -> None:
+    page = client.get(f"/studies/{nct(study)}/contact")
+    closed = site_id(session, study, "Closed Clinic")
+    response = client.post(
+        f"/studies/{nct(study)}/contact", data=good_form(closed, token(page.text))
+    )
+    assert response.status_code == 422
+    assert 'id="site-error"' in response.text
+    assert counts(session) == (0, 0)
+
+
+def test_missing_or_forged_csrf_token_is_refused_but_keeps_the_answers(
+    client: TestClient, study: dict[str, Any], session: Session
+) -> None:
+    near = site_id(session, study, "Near Clinic")
+    response = client.post(f"/studies/{nct(study)}/contact", data=good_form(near, "forged"))
+    assert response.status_code == 403
+    assert "needs to be sent again" in response.text
+    assert 'value="jose.obrien@example.com"' in response.text
+    assert counts(session) == (0, 0)
+    # The page that refused it carries a fresh token that works.
+    retry = client.post(
+        f"/studies/{nct(study)}/contact",
+        data=good_form(near, token(response.text)),
+        follow_redirects=False,
+    )
+    assert retry.status_code == 303
+
+
+def test_cross_site_posts_are_refused(
+    client: TestClient, study: dict[str, Any], session: Session
+) -> None:
+    page = client.get(f"/studies/{nct(study)}/contact")
+    near = site_id(session, study, "Near Clinic")
+    response = client.post(
+        f"/studies/{nct(study)}/contact",
+        data=good_form(near, token(page.text)),
+        headers={"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
+    )
+    assert response.status_code == 403
+    assert counts(session) == (0, 0)
+
+
+def test_the_honeypot_stops_bots(
+    client: TestClient, study: dict[str, Any], session: Session
+) -> None:
+    page = client.get(f"/studies/{nct(study)}/contact")
+    near = site_id(session, study, "Near Clinic")
+    response = client.post(
+        f"/studies/{nct(study)}/contact",
+        data=good_form(near, token(page.text), website="http://spam.example"),
+    )
+    assert response.status_code == 422
+    assert counts(session) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("site_contacts", "central", "fallback", "routing", "address"),
+    [
+        ([SITE_CONTACT], True, None, "site", "dana@example.org"),
+        (
+            [{"name": "No Email", "phone": "+1 312-555-0100"}],
+            True,
+            None,
+            "central",
+            "pat@example.org",
+        ),
+        ([], False, "desk@example.net", "fallback", "desk@example.net"),
+        ([], False, None, "flagged", None),
+    ],
+)
+def test_routing(
+    client: TestClient,
+    session: Session,
+    site_contacts: list[dict[str, str]],
+    central: bool,
+    fallback: str | None,
+    routing: str,
+    address: str | None,
+) -> None:
+    record = f.study(sites=[f.site(facility="Only Clinic", contacts=site_contacts)])
+    if not central:
+        record["protocolSection"]["contactsLocationsModule"]["centralContacts"] = []
+    load(session, record)
+    app = client.app
+    assert isinstance(app, FastAPI)
+    app.state.settings = app.state.settings.model_copy(update={"fallback_contact_email": fallback})
+    page = client.get(f"/studies/{nct(record)}/contact")
+    only = site_id(session, record, "Only Clinic")
+    response = client.post(
+        f"/studies/{nct(record)}/contact",
+        data=good_form(only, token(page.text)),
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    request = session.scalars(select(ContactRequest)).one()
+    assert (request.routing, request.routed_to) == (routing, address)
+    kinds = sorted(m.kind for m in session.scalars(select(OutboxMessage)))
+    assert kinds == (
+        ["contact_patient"] if routing == "flagged" else ["contact_patient", "contact_site"]
+    )
+
+
+@pytest.mark.parametrize("status", ["COMPLETED", "ACTIVE_NOT_RECRUITING", "WITHDRAWN"])
+def test_closed_studies_say_so_and_offer_similar_recruiting_studies(
+    client: TestClient, session: Session, status: str
+) -> None:
+    closed = f.study(status=status, conditions=("Psoriasis",))
+    similar = f.study(conditions=("Psoriasis",), title="A recruiting psoriasis study")
+    load(session, closed, similar)
+    page = client.get(f"/studies/{nct(closed)}/contact")
+    assert page.status_code == 200
+    assert "not taking new contacts" in page.text
+    assert "A recruiting psoriasis study" in page.text
+    assert 'name="first_name"' not in page.text
+    post = client.post(f"/studies/{nct(closed)}/contact", data={"first_name": "X"})
+    assert 'name="first_name"' not in post.text
+    assert counts(session) == (0, 0)
+
+
+def test_unknown_study_and_request_are_404(client: TestClient) -> None:
+    assert client.get("/studies/NCT00000000/contact").status_code == 404
+    assert client.post("/studies/NCT00000000/contact", data={}).status_code == 404
+    assert client.get("/contact/requests/nope").status_code == 404
+
+
+FIELDS = [
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "language",
+    "site",
+    "consent",
+    "website",
+    "csrf_token",
+]
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(form=st.dictionaries(st.sampled_from(FIELDS), st.text(max_size=60), max_size=9))
+def test_fuzzed_forms_never_cause_a_server_error(
+    client: TestClient, study: dict[str, Any], form: dict[str, str]
+) -> None:
+    response = client.post(f"/studies/{nct(study)}/contact", data=form, follow_redirects=False)
+    assert response.status_code in (303, 403, 422), response.text[:300]
