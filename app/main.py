@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The place index takes a moment to build; build it before the first search needs it.
     threading.Thread(target=places.warm_up, name="geo-warm-up", daemon=True).start()
 
-    @app.get("/healthz", include_in_schema=False)
+    @app.api_route("/healthz", methods=["GET", "HEAD"], include_in_schema=False)
     def healthz() -> PlainTextResponse:
         return PlainTextResponse("ok")
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi.templating import Jinja2Templates
 
+from app.ctgov.demo import is_fictional
 from app.geo.places import GEONAMES_CREDIT
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -29,6 +30,8 @@ PHASE_LABELS = {"EARLY_PHASE1": "Early phase 1", "NA": "Not applicable"}
 
 def distance_label(km: float) -> str:
     """ "12.3 km (7.6 miles)": patients in the US think in miles, most others in km."""
+    # Miles from the rounded kilometres, so a distance reads the same wherever it is shown.
+    km = round(km, 1)
     miles = km / KM_PER_MILE
     return f"{km:,.1f} km ({miles:,.1f} miles)"
 
@@ -56,6 +59,12 @@ def date_label(value: str | None) -> str:
     return f"{day.day} {day.strftime('%B %Y')}"
 
 
+def date_phrase(value: str | None) -> str:
+    """ "in March 2025" for a month, "on 14 March 2025" for a day."""
+    label = date_label(value)
+    return f"in {label}" if value and len(value) == 7 else f"on {label}"
+
+
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
     env = templates.env
@@ -67,7 +76,9 @@ def make_templates() -> Jinja2Templates:
         "status_label": status_label,
         "phase_label": phase_label,
         "date_label": date_label,
+        "date_phrase": date_phrase,
     }
     env.filters.update(filters)
     env.globals["geonames_credit"] = GEONAMES_CREDIT
+    env.globals["is_demo_study"] = is_fictional
     return templates

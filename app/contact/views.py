@@ -22,7 +22,7 @@ from app.studies.models import Site, Study
 from app.studies.search import related_studies
 from app.studies.views import load_study, location_query, origin_or_none, sites_by_distance
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # pages, not API: kept out of /docs
 NEAREST_SHOWN = 10
 
 

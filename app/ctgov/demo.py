@@ -2052,6 +2052,11 @@ class _Builder:
         }
 
 
+def is_fictional(nct_id: str) -> bool:
+    """Generated studies use NCT9…, a range ClinicalTrials.gov has not reached."""
+    return nct_id.startswith("NCT9")
+
+
 def nct_id(seed: int, index: int) -> str:
     """The fictional NCT ID of study `index` in the run with `seed`: "NCT9" + 7 digits.
 

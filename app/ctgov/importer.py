@@ -22,6 +22,7 @@ from typing import IO, Any, cast
 from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.ctgov.schemas import RecordError, SiteRecord, StudyRecord, parse_study
@@ -92,17 +93,27 @@ def _records_from_lines(lines: Iterable[str], source: str) -> Iterator[RawRecord
             yield RawRecord(source, f"line {number}", error=f"invalid JSON: {exc.msg}")
 
 
+def _first_line_is_json(text: str) -> bool:
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    try:
+        json.loads(first)
+    except json.JSONDecodeError:
+        return False
+    return True
+
+
 def _records_from_text(text: str, source: str) -> Iterator[RawRecord]:
     """One JSON document (a study, a list, a page), or JSON Lines without the suffix."""
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        # Not one JSON document: if it has several lines it is probably JSON Lines
-        # with a broken line, which the line reader reports precisely.
-        if text.strip().count("\n") == 0:
-            yield RawRecord(source, f"line {exc.lineno}", error=f"invalid JSON: {exc.msg}")
-        else:
+        # Not one JSON document. If its first line is a JSON document by itself, it is
+        # JSON Lines with a broken line, which the line reader reports precisely;
+        # otherwise it is one broken document (pretty-printed, say): one error.
+        if _first_line_is_json(text):
             yield from _records_from_lines(text.splitlines(), source)
+        else:
+            yield RawRecord(source, f"line {exc.lineno}", error=f"invalid JSON: {exc.msg}")
         return
     yield from _records_from_document(doc, source)
 
@@ -188,8 +199,13 @@ def _site_key(site: SiteRecord | Site) -> tuple[str, ...]:
 
 
 def record_hash(record: StudyRecord) -> str:
-    """A digest of everything we keep: equal digests mean nothing to rewrite."""
+    """A digest of everything we keep: equal digests mean nothing to rewrite.
+
+    Raises RecordError for a NUL character anywhere, which PostgreSQL cannot store.
+    """
     payload = json.dumps(record, sort_keys=True, ensure_ascii=False, default=vars)
+    if "\\u0000" in payload:
+        raise RecordError("the record contains a NUL character", record.nct_id)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -237,19 +253,28 @@ def _sync_sites(session: Session, study_ids: dict[str, int], records: list[Study
         session.connection().execute(insert(SITES), inserts)
 
 
-def _write_batch(
-    session: Session, records: list[StudyRecord], now: dt.datetime, report: ImportReport
-) -> None:
-    digests = {r.nct_id: record_hash(r) for r in records}
+@dataclass(frozen=True)
+class _Pending:
+    """A parsed record waiting in a batch, with its digest and where it was read."""
+
+    record: StudyRecord
+    digest: str
+    raw: RawRecord
+
+
+def _write_batch(session: Session, batch: list[_Pending], now: dt.datetime) -> tuple[int, int, int]:
+    """Upsert a batch; returns (inserted, updated, unchanged). Raises on a database error."""
+    digests = {p.record.nct_id: p.digest for p in batch}
+    records = [p.record for p in batch]
     rows = session.execute(
         select(Study.id, Study.nct_id, Study.source_hash).where(Study.nct_id.in_(digests))
     ).all()
     known = {nct: (study_id, digest) for study_id, nct, digest in rows}
     new = [r for r in records if r.nct_id not in known]
     changed = [r for r in records if r.nct_id in known and known[r.nct_id][1] != digests[r.nct_id]]
-    report.unchanged += len(records) - len(new) - len(changed)
+    unchanged = len(records) - len(new) - len(changed)
     if not new and not changed:
-        return
+        return 0, 0, unchanged
     ids: dict[str, int] = {}
     if new:
         values = [{**_study_values(r, digests[r.nct_id], now), "imported_at": now} for r in new]
@@ -269,8 +294,41 @@ def _write_batch(
         ids.update({r.nct_id: known[r.nct_id][0] for r in changed})
     _sync_sites(session, ids, new + changed)
     _add_terms(session, new + changed)
-    report.inserted += len(new)
-    report.updated += len(changed)
+    return len(new), len(changed), unchanged
+
+
+def _write(session: Session, batch: list[_Pending], now: dt.datetime, report: ImportReport) -> None:
+    """Write a batch; if the database refuses it, write record by record and reject the bad.
+
+    The parser catches what it can, but the database has the last word (PostgreSQL
+    refuses text a SQLite column accepts); one such record must not cost the others.
+    """
+    try:
+        with session.begin_nested():
+            counts = _write_batch(session, batch, now)
+    except SQLAlchemyError:
+        counts = (0, 0, 0)
+        for pending in batch:
+            try:
+                with session.begin_nested():
+                    one = _write_batch(session, [pending], now)
+            except SQLAlchemyError as exc:
+                reason = f"the database refused it: {_first_line(exc)}"
+                report.rejected.append(
+                    Rejection(
+                        pending.raw.source, pending.raw.position, pending.record.nct_id, reason
+                    )
+                )
+                continue
+            counts = (counts[0] + one[0], counts[1] + one[1], counts[2] + one[2])
+    report.inserted += counts[0]
+    report.updated += counts[1]
+    report.unchanged += counts[2]
+
+
+def _first_line(exc: SQLAlchemyError) -> str:
+    original = getattr(exc, "orig", None) or exc
+    return str(original).strip().splitlines()[0][:200]
 
 
 def import_records(
@@ -286,11 +344,11 @@ def import_records(
     draws its progress bar); this function itself never commits.
     """
     report = ImportReport()
-    batch: dict[str, StudyRecord] = {}
+    batch: dict[str, _Pending] = {}
 
     def flush() -> None:
         if batch:
-            _write_batch(session, list(batch.values()), now, report)
+            _write(session, list(batch.values()), now, report)
             batch.clear()
             if after_batch is not None:
                 after_batch(report)
@@ -301,13 +359,14 @@ def import_records(
             continue
         try:
             record = parse_study(raw.data)
+            digest = record_hash(record)
         except RecordError as exc:
             report.rejected.append(Rejection(raw.source, raw.position, exc.nct_id, exc.reason))
             continue
         if record.nct_id in batch:
             # The same study twice in one batch: write the first before reading the second.
             flush()
-        batch[record.nct_id] = record
+        batch[record.nct_id] = _Pending(record, digest, raw)
         if len(batch) >= BATCH_SIZE:
             flush()
     flush()

@@ -14,6 +14,26 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 NCT_ID = re.compile(r"^NCT\d{8}$")
+# "2024-03", "2024-03-14", or a timestamp whose date part is kept.
+_DATE = re.compile(r"^(\d{4}-\d{2}(?:-\d{2})?)(?:[T ][0-9:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$")
+# ClinicalTrials.gov's overall and site statuses (API v2 enum Status).
+STATUSES = (
+    "RECRUITING",
+    "NOT_YET_RECRUITING",
+    "ENROLLING_BY_INVITATION",
+    "ACTIVE_NOT_RECRUITING",
+    "SUSPENDED",
+    "TERMINATED",
+    "COMPLETED",
+    "WITHDRAWN",
+    "UNKNOWN",
+    "AVAILABLE",
+    "NO_LONGER_AVAILABLE",
+    "TEMPORARILY_NOT_AVAILABLE",
+    "APPROVED_FOR_MARKETING",
+    "WITHHELD",
+)
+MAX_AGE_YEARS = 150
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*$")
 _UNIT_YEARS = {
     "year": 1.0,
@@ -44,7 +64,10 @@ def age_in_years(text: str | None) -> float | None:
     unit = match.group(2).lower().rstrip("s")
     if unit not in _UNIT_YEARS:
         raise ValueError(f'age "{text}" has an unknown unit')
-    return float(match.group(1)) * _UNIT_YEARS[unit]
+    years = float(match.group(1)) * _UNIT_YEARS[unit]
+    if years > MAX_AGE_YEARS:
+        raise ValueError(f'age "{text}" is more than {MAX_AGE_YEARS} years')
+    return years
 
 
 class _Model(BaseModel):
@@ -84,7 +107,7 @@ class _Identification(_Model):
     briefTitle: str | None = None
     officialTitle: str | None = None
     acronym: str | None = None
-    organization: dict[str, Any] = {}
+    organization: dict[str, Any] | None = None
 
 
 class _Status(_Model):
@@ -207,8 +230,22 @@ class StudyRecord:
     sites: list[SiteRecord] = field(default_factory=list)
 
 
-def _date(struct: _DateStruct | None) -> str | None:
-    return struct.date if struct is not None else None
+def _date(struct: _DateStruct | None, where: str, nct_id: str) -> str | None:
+    if struct is None or not struct.date:
+        return None
+    match = _DATE.match(struct.date.strip())
+    if not match:
+        raise RecordError(
+            f'statusModule.{where} "{struct.date}" is not a date like 2024-03-14', nct_id
+        )
+    return match.group(1)
+
+
+def _status(value: str, where: str, nct_id: str) -> str:
+    status = value.strip().upper().replace(" ", "_")
+    if status not in STATUSES:
+        raise RecordError(f'{where} "{value}" is not a ClinicalTrials.gov status', nct_id)
+    return status
 
 
 def _contact(contact: Contact) -> dict[str, Any]:
@@ -277,7 +314,7 @@ def parse_study(raw: Any) -> StudyRecord:
             state=loc.state,
             zip=loc.zip,
             country=loc.country,
-            status=loc.status.upper() if loc.status else None,
+            status=_status(loc.status, "site status", nct_id) if loc.status else None,
             lat=loc.geoPoint.lat if loc.geoPoint else None,
             lon=loc.geoPoint.lon if loc.geoPoint else None,
             contacts=[_contact(c) for c in loc.contacts],
@@ -304,14 +341,16 @@ def parse_study(raw: Any) -> StudyRecord:
         ),
         brief_summary=p.descriptionModule.briefSummary,
         detailed_description=p.descriptionModule.detailedDescription,
-        overall_status=status.overallStatus.upper(),
+        overall_status=_status(status.overallStatus, "statusModule.overallStatus", nct_id),
         study_type=p.designModule.studyType,
         phases=list(p.designModule.phases),
-        start_date=_date(status.startDateStruct),
-        primary_completion_date=_date(status.primaryCompletionDateStruct),
-        completion_date=_date(status.completionDateStruct),
-        first_posted=_date(status.studyFirstPostDateStruct),
-        last_updated=_date(status.lastUpdatePostDateStruct),
+        start_date=_date(status.startDateStruct, "startDateStruct", nct_id),
+        primary_completion_date=_date(
+            status.primaryCompletionDateStruct, "primaryCompletionDateStruct", nct_id
+        ),
+        completion_date=_date(status.completionDateStruct, "completionDateStruct", nct_id),
+        first_posted=_date(status.studyFirstPostDateStruct, "studyFirstPostDateStruct", nct_id),
+        last_updated=_date(status.lastUpdatePostDateStruct, "lastUpdatePostDateStruct", nct_id),
         conditions=_unique(p.conditionsModule.conditions),
         keywords=_unique(p.conditionsModule.keywords),
         mesh_terms=_unique([m.term for m in browse.meshes]),

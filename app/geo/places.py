@@ -263,10 +263,21 @@ def _resolve_city(index: _Index, shown: str) -> Place:
     qualifiers = [q for q in qualifiers if _words(q)]
     areas = [found for q in qualifiers if (found := _areas(index, q)) is not None]
     if qualifiers and not areas:
+        # A region we do not know ("Bangalore, Karnataka"): when only one place in the
+        # world has that name, it is the one. With namesakes ("Paris, Lamar County") the
+        # region might be choosing the smaller one, so we ask. A known country that does
+        # not fit ("Paris, Germany") never gets here.
+        alone = _matches(index, key, [])
+        if len({_label(index, city) for city in alone.cities}) == 1:
+            return _choose(index, name.strip(), alone)
+        if alone.cities:
+            _choose(index, name.strip(), _Matches(alone.cities, may_pick=False))
         raise PlaceNotFound(
-            f'We could not find "{shown}". After the comma, type a country or a US state, '
-            'for example "Paris, France" or "Springfield, Illinois".'
+            f'We could not find "{shown}". After the comma, type a country or a US '
+            'state, for example "Paris, France" or "Springfield, Illinois".'
         )
+    if not qualifiers and _is_country_name(index, name, key):
+        raise _whole_area(index, shown, name)
     matches = _matches(index, key, areas)
     if matches.cities:
         return _choose(index, name.strip(), matches)
@@ -279,15 +290,32 @@ def _resolve_city(index: _Index, shown: str) -> Place:
             f'We could not find a place called "{name.strip()}" in "{where}". Check the '
             "spelling, or try a larger town nearby."
         )
-    whole_area = None if qualifiers else _areas(index, name)
-    if whole_area is not None:
-        largest = next((city for city in index.cities if _inside(city, whole_area)), None)
-        example = f' for example "{largest.name}, {_where(index, largest)}",' if largest else ""
-        raise PlaceNotFound(
-            f'"{shown}" is a whole state or country. Type a city or town in it,{example} '
-            "or a US ZIP code."
-        )
+    if not qualifiers and _areas(index, name) is not None:
+        raise _whole_area(index, shown, name)
     raise _not_found(shown)
+
+
+# A country's name is read as the country unless a city of at least this many people
+# bears it officially ("Singapore" is a city; "India" is not Inđija, Serbia).
+COUNTRY_CITY_POPULATION = 100_000
+
+
+def _is_country_name(index: _Index, name: str, key: str) -> bool:
+    area = _areas(index, name)
+    if area is None or any(admin1 for _, admin1 in area):
+        return False
+    official = [index.cities[i] for i in index.names.get(key, ())]
+    return not any(city.population >= COUNTRY_CITY_POPULATION for city in official)
+
+
+def _whole_area(index: _Index, shown: str, name: str) -> PlaceNotFound:
+    whole_area = _areas(index, name) or frozenset()
+    largest = next((city for city in index.cities if _inside(city, whole_area)), None)
+    example = f' for example "{largest.name}, {_where(index, largest)}",' if largest else ""
+    return PlaceNotFound(
+        f'"{shown}" is a whole state or country. Type a city or town in it,{example} '
+        "or a US ZIP code."
+    )
 
 
 def _resolve_without_comma(index: _Index, name: str, areas: list[frozenset[_Area]]) -> Place | None:

@@ -30,27 +30,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, selectinload
 
+from app.ctgov.schemas import STATUSES
 from app.geo.distance import EARTH_RADIUS_KM, bounding_boxes, haversine_km
 from app.geo.places import Place, resolve_place
 from app.studies.models import SearchTerm, Site, Study
 from app.studies.text import words
 
-STATUSES = (
-    "RECRUITING",
-    "NOT_YET_RECRUITING",
-    "ENROLLING_BY_INVITATION",
-    "ACTIVE_NOT_RECRUITING",
-    "SUSPENDED",
-    "TERMINATED",
-    "COMPLETED",
-    "WITHDRAWN",
-    "UNKNOWN",
-    "AVAILABLE",
-    "NO_LONGER_AVAILABLE",
-    "TEMPORARILY_NOT_AVAILABLE",
-    "APPROVED_FOR_MARKETING",
-    "WITHHELD",
-)
 DEFAULT_RADIUS_KM = 100.0
 MAX_PAGE_SIZE = 100
 # Words that carry no meaning for a condition. Both engines must ignore the same ones,
@@ -105,6 +90,18 @@ class SearchParams(BaseModel):
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("condition", mode="after")
+    @classmethod
+    def _condition_has_words(cls, value: str | None) -> str | None:
+        # Listings are in English; a condition with no letter or digit we can match
+        # (symbols, another script) would otherwise silently match every study.
+        if value is not None and not words(value):
+            raise ValueError(
+                "We could not read that condition. Please type it in English letters, "
+                'for example "breast cancer".'
+            )
+        return value
 
     @field_validator("sex", mode="before")
     @classmethod
@@ -447,7 +444,7 @@ def _search(
         stmt = stmt.join(fts, fts.c.id == Study.id)
         order = order or [fts.c.rank, Study.id]
     elif query is not None:
-        tsquery = func.to_tsquery(literal_column("'english'::regconfig"), query.tsquery)
+        tsquery = func.to_tsquery(literal_column("'trialfinder'::regconfig"), query.tsquery)
         vector: ColumnElement[Any] = literal_column("studies.search_vector")
         stmt = stmt.where(vector.op("@@")(tsquery))
         order = order or [func.ts_rank(vector, tsquery).desc(), Study.id]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,6 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app.contact.routing import takes_contacts
 from app.deps import DbSession
 from app.geo.distance import haversine_km
 from app.geo.places import AmbiguousPlace, Place, PlaceError, resolve_place
@@ -24,7 +26,7 @@ from app.studies.search import (
     search_studies,
 )
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # pages, not API: kept out of /docs
 
 FIELD_MESSAGES = {
     "condition": "Please use at most 200 characters.",
@@ -55,7 +57,8 @@ def form_errors(exc: ValidationError) -> dict[str, str]:
     errors: dict[str, str] = {}
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else "form"
-        if field == "status":
+        if error["type"] == "value_error" and field in FIELD_MESSAGES | {"status": ""}:
+            # Our own validators already speak to patients.
             message = str(error.get("ctx", {}).get("error", error["msg"]))
         elif field in FIELD_MESSAGES:
             message = FIELD_MESSAGES[field]
@@ -83,7 +86,7 @@ def _render(
     return response
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def home(request: Request) -> Response:
     return _render(
         request, "studies/home.html", {"form": {}, "errors": {}, "radii": RADIUS_CHOICES}
@@ -109,6 +112,8 @@ def results(request: Request, session: DbSession) -> Response:
                 resolve_place(location)
             except PlaceError as place_error:
                 errors["location"] = str(place_error)
+                if isinstance(place_error, AmbiguousPlace):
+                    context["place_options"] = place_error.options
         context["errors"] = errors
         return _render(request, "studies/results.html", context, status_code=422)
     context["params"] = params
@@ -145,20 +150,32 @@ def _month_or_day(value: str) -> dt.date | None:
         return None
 
 
-def is_stale(study: Study, today: dt.date) -> bool:
-    """A listing that says it is recruiting but looks out of date (shown as a warning)."""
+@dataclass(frozen=True)
+class Staleness:
+    """Why a listing that says it is open looks out of date (both may hold)."""
+
+    last_updated: str | None = None  # the date, when over a year ago
+    completion: str | None = None  # the expected completion date, when it has passed
+
+    def __bool__(self) -> bool:
+        return bool(self.last_updated or self.completion)
+
+
+def staleness(study: Study, today: dt.date) -> Staleness:
+    """A recruiting-looking listing not updated for a year, or past its completion date."""
     if study.overall_status not in OPEN_STATUSES:
-        return False
+        return Staleness()
     updated = _month_or_day(study.last_updated) if study.last_updated else None
-    if updated is not None and (today - updated).days > 365:
-        return True
+    old_update = study.last_updated if updated and (today - updated).days > 365 else None
     ends = _month_or_day(study.completion_date) if study.completion_date else None
-    if ends is None:
-        return False
-    # A month-only completion date is past only once that whole month is over.
-    if len(study.completion_date or "") == 7:
-        return (ends.year, ends.month) < (today.year, today.month)
-    return ends < today
+    ended = False
+    if ends is not None:
+        # A month-only completion date is past only once that whole month is over.
+        if len(study.completion_date or "") == 7:
+            ended = (ends.year, ends.month) < (today.year, today.month)
+        else:
+            ended = ends < today
+    return Staleness(old_update, study.completion_date if ended else None)
 
 
 def age_range_label(study: Study) -> str:
@@ -230,10 +247,10 @@ def study_page(request: Request, nct_id: str, session: DbSession) -> Response:
         "origin": origin,
         "place_note": place_note,
         "place_query": location_query(request) if origin else "",
-        "stale": is_stale(study, dt.datetime.now(dt.UTC).date()),
+        "stale": staleness(study, dt.datetime.now(dt.UTC).date()),
+        "can_contact": takes_contacts(study) and any(takes_contacts(study, s) for s in study.sites),
         "age_range": age_range_label(study),
         "sex_label": sex_label(study.sex),
         "related": related_studies(session, study, origin=origin),
-        "open_statuses": OPEN_STATUSES,
     }
     return _render(request, "studies/study.html", context)

@@ -110,11 +110,19 @@ _SQLITE_DOWN = [
 ]
 _POSTGRES_UP = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    # English stemming without PostgreSQL's stop-word list: SQLite's FTS5 keeps every
+    # word, and the search drops the same few words from queries on both engines, so
+    # "ALL leukemia" or "Down syndrome" mean the same thing on either.
+    "CREATE TEXT SEARCH DICTIONARY trialfinder_stem (TEMPLATE = snowball, Language = english)",
+    "CREATE TEXT SEARCH CONFIGURATION trialfinder (COPY = english)",
+    """ALTER TEXT SEARCH CONFIGURATION trialfinder ALTER MAPPING
+        FOR asciiword, asciihword, hword_asciipart, word, hword, hword_part
+        WITH trialfinder_stem""",
     # Weighted so that a match in the conditions ranks above one in MeSH ancestors or title.
     """ALTER TABLE studies ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
-        setweight(to_tsvector('english'::regconfig, search_conditions), 'A')
-        || setweight(to_tsvector('english'::regconfig, search_mesh), 'B')
-        || setweight(to_tsvector('english'::regconfig, search_title), 'C')) STORED""",
+        setweight(to_tsvector('trialfinder'::regconfig, search_conditions), 'A')
+        || setweight(to_tsvector('trialfinder'::regconfig, search_mesh), 'B')
+        || setweight(to_tsvector('trialfinder'::regconfig, search_title), 'C')) STORED""",
     "CREATE INDEX ix_studies_search_vector ON studies USING gin (search_vector)",
     """CREATE INDEX ix_sites_geo ON sites USING gist (point(lon, lat))
         WHERE lat IS NOT NULL AND lon IS NOT NULL""",
@@ -125,6 +133,8 @@ _POSTGRES_DOWN = [
     "DROP INDEX ix_sites_geo",
     "DROP INDEX ix_studies_search_vector",
     "ALTER TABLE studies DROP COLUMN search_vector",
+    "DROP TEXT SEARCH CONFIGURATION trialfinder",
+    "DROP TEXT SEARCH DICTIONARY trialfinder_stem",
 ]
 
 
@@ -142,10 +152,10 @@ def upgrade() -> None:
         sa.Column("last_updated", sa.String(10), nullable=True),
         sa.Column("source_hash", sa.String(64), nullable=False),
         sa.Column("brief_title", sa.Text(), nullable=False),
-        sa.Column("acronym", sa.String(100), nullable=True),
+        sa.Column("acronym", sa.Text(), nullable=True),
         sa.Column("organization", sa.Text(), nullable=True),
         sa.Column("lead_sponsor", sa.Text(), nullable=True),
-        sa.Column("study_type", sa.String(40), nullable=True),
+        sa.Column("study_type", sa.Text(), nullable=True),
         sa.Column("phases", sa.JSON(), nullable=False),
         sa.Column("start_date", sa.String(10), nullable=True),
         sa.Column("primary_completion_date", sa.String(10), nullable=True),
@@ -155,8 +165,8 @@ def upgrade() -> None:
         sa.Column("keywords", sa.JSON(), nullable=False),
         sa.Column("mesh_terms", sa.JSON(), nullable=False),
         sa.Column("mesh_ancestors", sa.JSON(), nullable=False),
-        sa.Column("min_age", sa.String(40), nullable=True),
-        sa.Column("max_age", sa.String(40), nullable=True),
+        sa.Column("min_age", sa.Text(), nullable=True),
+        sa.Column("max_age", sa.Text(), nullable=True),
         sa.Column("healthy_volunteers", sa.Boolean(), nullable=True),
         sa.Column("central_contacts", sa.JSON(), nullable=False),
         sa.Column("search_conditions", sa.Text(), nullable=False),
@@ -186,7 +196,7 @@ def upgrade() -> None:
         sa.Column("facility", sa.Text(), nullable=True),
         sa.Column("city", sa.Text(), nullable=True),
         sa.Column("state", sa.Text(), nullable=True),
-        sa.Column("zip", sa.String(20), nullable=True),
+        sa.Column("zip", sa.Text(), nullable=True),
         sa.Column("country", sa.Text(), nullable=True),
         sa.Column("status", sa.String(40), nullable=True),
         sa.Column("lat", sa.Float(), nullable=True),

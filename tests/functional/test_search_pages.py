@@ -267,3 +267,60 @@ def test_results_are_paginated_with_the_configured_page_size(
         beyond = small_pages.get("/studies", params={"condition": "gout", "page": 4})
         assert beyond.status_code == 422
         assert "page of results does not exist" in beyond.text
+
+
+def test_stale_warning_says_why(client: TestClient, session: Session) -> None:
+    old = f.study(last_update="2023-01-05", completion="2030-01")
+    ended = f.study(completion="2024-06-15")
+    soon = f.study(status="NOT_YET_RECRUITING", last_update="2023-03")
+    load(session, old, ended, soon)
+    text = client.get(f"/studies/{nct(old)}").text
+    assert "It was last updated on 5 January 2023." in text
+    assert "expected to finish" not in text
+    text = client.get(f"/studies/{nct(ended)}").text
+    assert "The study expected to finish on 15 June 2024, and that date has passed." in text
+    assert "last updated on" not in text.split("may be out of date")[1].split("</div>")[0]
+    text = client.get(f"/studies/{nct(soon)}").text
+    assert "It was last updated in March 2023." in text
+
+
+def test_only_contactable_studies_offer_to_get_in_touch(
+    client: TestClient, session: Session
+) -> None:
+    invited = f.study(
+        status="ENROLLING_BY_INVITATION", sites=[f.site(status="ENROLLING_BY_INVITATION")]
+    )
+    closed_sites = f.study(sites=[f.site(status="COMPLETED")])
+    open_study = f.study()
+    load(session, invited, closed_sites, open_study)
+    cta = "Get in touch with the nearest study center"
+    assert cta not in client.get(f"/studies/{nct(invited)}").text
+    assert "by invitation only" in client.get(f"/studies/{nct(invited)}").text
+    assert cta not in client.get(f"/studies/{nct(closed_sites)}").text
+    assert cta in client.get(f"/studies/{nct(open_study)}").text
+
+
+def test_head_requests_and_odd_radius_values(client: TestClient, asthma: dict[str, Any]) -> None:
+    assert client.head("/").status_code == 200
+    assert client.head("/healthz").status_code == 200
+    page = client.get(
+        "/studies", params={"condition": "asthma", "lat": 41.88, "lon": -87.63, "radius_km": 30}
+    )
+    assert '<option value="30" selected>30 km</option>' in page.text
+    assert "within 30 km of" in page.text
+    page = client.get("/studies", params={"lat": 41.88, "lon": -87.63, "radius_km": 0.5})
+    assert "within 0.5 km of" in page.text
+
+
+def test_ambiguous_place_choices_are_offered_beside_other_errors(client: TestClient) -> None:
+    page = client.get("/studies", params={"age": "abc", "location": "Springfield"})
+    assert page.status_code == 422
+    assert "Springfield, Illinois, United States" in page.text
+
+
+def test_unreadable_condition_is_a_form_error(client: TestClient) -> None:
+    page = client.get("/studies", params={"condition": "乳腺癌"})
+    assert page.status_code == 422
+    assert "English letters" in page.text
+    api = client.get("/api/v1/studies", params={"condition": "!!!"})
+    assert api.status_code == 422

@@ -177,3 +177,61 @@ def test_a_damaged_line_in_json_lines_is_reported_and_the_rest_load(tmp_path: Pa
     assert records[1].error is not None
     assert "invalid JSON" in records[1].error
     assert [nct(r.data) for r in (records[0], records[2])] == [nct(a), nct(b)]
+
+
+def test_a_broken_pretty_printed_file_is_one_rejection(tmp_path: Path) -> None:
+    text = json.dumps(f.study(), indent=2)
+    path = tmp_path / "study.json"
+    path.write_text(text.replace('"briefTitle"', '"briefTitle" "oops"', 1))
+    records = list(read_records([str(path)]))
+    assert len(records) == 1
+    assert records[0].error is not None
+    assert records[0].position.startswith("line ")
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda p: p["identificationModule"].update(acronym="A" * 300), None),
+        (lambda p: p["contactsLocationsModule"]["locations"][0].update(zip="1" * 60), None),
+        (lambda p: p["identificationModule"].update(briefTitle="Nul \x00 inside"), "NUL"),
+        (
+            lambda p: p["statusModule"]["lastUpdatePostDateStruct"].update(
+                date="2024-01-01T00:00:00Z"
+            ),
+            None,
+        ),
+        (lambda p: p["statusModule"]["lastUpdatePostDateStruct"].update(date="last week"), "date"),
+        (lambda p: p["eligibilityModule"].update(minimumAge="9" * 50 + " Years"), "150 years"),
+        (lambda p: p["statusModule"].update(overallStatus="Recruiting "), None),
+        (lambda p: p["statusModule"].update(overallStatus="SOMETHING_ELSE"), "status"),
+        (lambda p: p["contactsLocationsModule"]["locations"][0].update(status="weird"), "status"),
+        (lambda p: p["identificationModule"].update(organization=None), None),
+    ],
+)
+def test_odd_values_load_or_are_rejected_alike_on_every_database(
+    session: Session, change: Any, reason: str | None
+) -> None:
+    odd, normal = f.study(), f.study()
+    change(odd["protocolSection"])
+    report = load(session, odd, normal)
+    stored = set(session.scalars(select(Study.nct_id)))
+    assert nct(normal) in stored
+    if reason is None:
+        assert report.rejected == []
+        assert nct(odd) in stored
+    else:
+        assert [r.nct_id for r in report.rejected] == [nct(odd)]
+        assert reason in report.rejected[0].reason
+        assert nct(odd) not in stored
+
+
+def test_a_timestamp_date_keeps_its_day_and_a_padded_status_is_tidied(session: Session) -> None:
+    record = f.study(status="RECRUITING")
+    record["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"] = (
+        "2024-01-02T10:00:00Z"
+    )
+    record["protocolSection"]["statusModule"]["overallStatus"] = " recruiting"
+    load(session, record)
+    study = session.scalars(select(Study).where(Study.nct_id == nct(record))).one()
+    assert (study.last_updated, study.overall_status) == ("2024-01-02", "RECRUITING")

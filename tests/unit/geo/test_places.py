@@ -247,7 +247,13 @@ def test_city_not_in_the_named_country() -> None:
 
 def test_unknown_qualifier_explains_what_to_put_after_the_comma() -> None:
     with pytest.raises(PlaceNotFound, match="After the comma, type a country or a US state"):
+        resolve_place("Xyzzyq, Lamar County")
+
+
+def test_an_unknown_qualifier_on_a_name_with_namesakes_asks_which() -> None:
+    with pytest.raises(AmbiguousPlace) as caught:
         resolve_place("Paris, Lamar County")
+    assert "Paris, Texas, United States" in caught.value.options
 
 
 def test_a_state_alone_asks_for_a_city_in_it() -> None:
@@ -339,3 +345,21 @@ def place_or_error(text: str) -> Place | PlaceError:
         return resolve_place(text)
     except PlaceError as error:
         return error
+
+
+@pytest.mark.parametrize("country", ["India", "China", "USA", "Mexico", "France"])
+def test_a_country_name_asks_for_a_city_rather_than_finding_a_namesake_town(country: str) -> None:
+    with pytest.raises(PlaceNotFound, match="whole state or country"):
+        resolve_place(country)
+
+
+def test_a_city_state_is_still_a_city() -> None:
+    assert resolve_place("Singapore").label == "Singapore, Singapore"
+
+
+def test_an_unknown_region_falls_back_to_the_city_when_that_is_clear() -> None:
+    assert resolve_place("Bangalore, Karnataka").label == "Bengaluru, India"
+    with pytest.raises(AmbiguousPlace):
+        resolve_place("Hyderabad, Telangana")
+    with pytest.raises(PlaceNotFound, match="After the comma"):
+        resolve_place("Xyzzyq, Karnataka")

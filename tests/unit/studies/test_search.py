@@ -173,7 +173,7 @@ def test_radius_edge_is_inclusive_to_the_kilometre(session: Session) -> None:
 
 def test_every_status_can_be_searched_by_place(session: Session) -> None:
     """The spatial index codes statuses; each must find its own sites and no others."""
-    from app.studies.search import STATUSES
+    from app.ctgov.schemas import STATUSES
 
     records = {status: f.study(status=status, sites=[f.site(status=status)]) for status in STATUSES}
     load(session, *records.values())
@@ -260,3 +260,27 @@ def test_related_studies_nearest_first_with_a_place(session: Session) -> None:
     assert [h.study.nct_id for h in related] == [nct(near), nct(far)]
     assert related[0].nearest_site is not None
     assert related[0].nearest_site.distance_km < 25
+
+
+@pytest.mark.parametrize(
+    ("condition", "query"),
+    [
+        ("Acute Lymphoblastic Leukemia (ALL)", "ALL leukemia"),
+        ("Down Syndrome", "down syndrome"),
+        ("T-Cell Lymphoma", "T-cell lymphoma"),
+        ("Pain After Surgery", "pain after surgery"),
+    ],
+)
+def test_common_words_count_the_same_on_both_engines(
+    session: Session, condition: str, query: str
+) -> None:
+    wanted = f.study(conditions=(condition,))
+    decoy = f.study(conditions=("Leukemia", "Syndrome", "Lymphoma", "Pain", "Surgery"))
+    load(session, wanted, decoy)
+    assert found(session, condition=query) == [nct(wanted)]
+
+
+@pytest.mark.parametrize("condition", ["乳腺癌", "!!!", "🙂", "\x00"])
+def test_a_condition_we_cannot_read_is_refused_not_ignored(condition: str) -> None:
+    with pytest.raises(ValidationError, match="English letters"):
+        SearchParams(condition=condition)

@@ -1,0 +1,151 @@
+"""The worker as operators run it: `trialfinder worker --once` and `serve --with-worker`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import subprocess
+import sys
+import time
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import cli
+from app.config import Settings, get_settings
+from tests import factories as f
+from tests.conftest import load, smtp_settings
+from tests.smtp_server import SmtpSink, free_port
+
+PERSONAL = ("Ana", "Lima", "ana.lima@example.com", "2024561111")
+
+
+def submit_through_http(base_url: str, nct_id: str, site_id: int) -> None:
+    with httpx.Client(base_url=base_url, timeout=30) as http:
+        page = http.get(f"/studies/{nct_id}/contact")
+        match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert match
+        response = http.post(
+            f"/studies/{nct_id}/contact",
+            data={
+                "first_name": "Ana",
+                "last_name": "Lima",
+                "email": "ana.lima@example.com",
+                "phone": "+1 202-456-1111",
+                "site": str(site_id),
+                "consent": "yes",
+                "csrf_token": match.group(1),
+            },
+        )
+        assert response.status_code == 303
+
+
+def seed(sessions: sessionmaker[Session]) -> tuple[str, int]:
+    record = f.study(
+        sites=[f.site(facility="Harbor Clinic", contacts=[{"email": "team@example.org"}])]
+    )
+    with sessions() as session:
+        load(session, record)
+        from app.studies.models import Study
+
+        study = session.query(Study).one()
+        return study.nct_id, study.sites[0].id
+
+
+def test_worker_once_prints_counts_and_logs_nothing_personal(
+    committed_sessionmaker: sessionmaker[Session],
+    settings: Settings,
+    smtp_sink: SmtpSink,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    nct_id, site_id = seed(committed_sessionmaker)
+    caplog.set_level(logging.DEBUG)
+    with TestClient(create_app(settings)) as client:
+        page = client.get(f"/studies/{nct_id}/contact")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token
+        client.post(
+            f"/studies/{nct_id}/contact",
+            data={
+                "first_name": "Ana",
+                "last_name": "Lima",
+                "email": "ana.lima@example.com",
+                "phone": "+1 202-456-1111",
+                "site": str(site_id),
+                "consent": "yes",
+                "csrf_token": token.group(1),
+            },
+        )
+    config = smtp_settings(settings, smtp_sink.host, smtp_sink.port)
+    for name, value in {
+        "TRIALFINDER_DATABASE_URL": config.database_url,
+        "TRIALFINDER_EMAIL_BACKEND": "smtp",
+        "TRIALFINDER_SMTP_HOST": config.smtp_host,
+        "TRIALFINDER_SMTP_PORT": str(config.smtp_port),
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        assert cli.main(["worker", "--once"]) == 0
+    finally:
+        get_settings.cache_clear()
+    assert "sent 2, retried later 0, failed 0" in capsys.readouterr().out
+    assert len(smtp_sink.wait_for(2)) == 2
+    # Everything our code and its libraries logged; the test SMTP server's own log
+    # ("mail.log") shows the messages it received and is not ours.
+    logged = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("mail"))
+    assert "contact request" in logged
+    for secret in PERSONAL:
+        assert secret not in logged, secret
+
+
+def test_serve_with_worker_writes_mail_files(
+    committed_sessionmaker: sessionmaker[Session], settings: Settings, tmp_path: Path
+) -> None:
+    nct_id, site_id = seed(committed_sessionmaker)
+    port = free_port()
+    mail_dir = tmp_path / "mail"
+    env = {
+        **os.environ,
+        "TRIALFINDER_DATABASE_URL": settings.database_url,
+        "TRIALFINDER_EMAIL_BACKEND": "file",
+        "TRIALFINDER_MAIL_DIR": str(mail_dir),
+        "TRIALFINDER_WORKER_POLL_SECONDS": "0.2",
+    }
+    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--with-worker"]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # noqa: S603
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        submit_through_http(base, nct_id, site_id)
+        files: list[Path] = []
+        for _ in range(100):
+            files = sorted(mail_dir.glob("*.eml")) if mail_dir.exists() else []
+            if len(files) == 2:
+                break
+            time.sleep(0.1)
+        messages = [message_from_bytes(p.read_bytes(), policy=policy.default) for p in files]
+        assert sorted(str(m["To"]) for m in messages) == [
+            "ana.lima@example.com",
+            "team@example.org",
+        ]
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=10)[0].decode()
+    for secret in PERSONAL:
+        assert secret not in output, secret
