@@ -329,3 +329,24 @@ def test_several_workers_on_postgresql_never_send_a_row_twice(
     assert len(received) == 120
     assert set(received.values()) == {1}
     assert sum(1 for r in results if r) > 1, "the work was not shared between workers"
+
+
+def test_a_crash_after_the_server_accepted_resends_with_the_same_message_id(
+    db_sessionmaker: sessionmaker[Session],
+    session: Session,
+    settings: Settings,
+    smtp_sink: SmtpSink,
+) -> None:
+    """The one case in which a message goes out twice, recognisably the same message."""
+    submit(session)
+    clock = Clock(NOW)
+    config = smtp_settings(settings, smtp_sink.host, smtp_sink.port)
+    with db_sessionmaker() as crashed, crashed.begin():
+        claimed = claim(crashed, worker="A", now=clock(), lease_seconds=config.outbox_lease_seconds)
+    sender = SmtpSender.from_settings(config)
+    sender.send(claimed[0].email)  # accepted by the server, then worker A dies
+    clock.advance(config.outbox_lease_seconds + 1)
+    assert make_worker(db_sessionmaker, config, clock, name="B").run_once().sent == 2
+    ids = Counter(m.message["Message-ID"] for m in smtp_sink.wait_for(3))
+    assert ids[claimed[0].email.message_id] == 2
+    assert ids[claimed[1].email.message_id] == 1
