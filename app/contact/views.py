@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
@@ -120,10 +120,20 @@ def contact_form(request: Request, nct_id: str, session: DbSession) -> Response:
     )
 
 
-@router.post("/studies/{nct_id}/contact", response_class=HTMLResponse)
-async def submit_contact(request: Request, nct_id: str, session: DbSession) -> Response:
+async def _form_fields(request: Request) -> dict[str, str]:
+    """The posted form's text fields (read here so the route itself can run in a thread)."""
     form = await request.form()
-    data = {k: v for k, v in form.items() if isinstance(v, str)}
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+@router.post("/studies/{nct_id}/contact", response_class=HTMLResponse)
+def submit_contact(
+    request: Request,
+    nct_id: str,
+    session: DbSession,
+    data: Annotated[dict[str, str], Depends(_form_fields)],
+) -> Response:
+    # A plain `def`: the database work runs in the thread pool, not on the event loop.
     study = load_study(session, nct_id)
     if study is None:
         return _not_found(request, nct_id)

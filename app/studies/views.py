@@ -57,7 +57,7 @@ def form_errors(exc: ValidationError) -> dict[str, str]:
     errors: dict[str, str] = {}
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else "form"
-        if error["type"] == "value_error" and field in FIELD_MESSAGES | {"status": ""}:
+        if error["type"] == "value_error" and field != "form":
             # Our own validators already speak to patients.
             message = str(error.get("ctx", {}).get("error", error["msg"]))
         elif field in FIELD_MESSAGES:
