@@ -127,7 +127,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.with_worker:
         _, stop = start_in_thread(make_worker(settings))
     try:
-        uvicorn.run(create_app(settings), host=args.host, port=args.port, proxy_headers=True)
+        uvicorn.run(
+            create_app(settings),
+            host=args.host,
+            port=args.port,
+            proxy_headers=True,
+            log_config=None,  # keep our logging set-up, with its access-log privacy filter
+        )
     finally:
         if stop is not None:
             stop.set()
@@ -144,6 +150,41 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     worker.run_forever(stop)
+    return 0
+
+
+def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
+    """Operators' view of the email queue until the admin area exists: status and retry."""
+    from app.contact.models import ContactRequest
+    from app.outbox.models import FAILED, OutboxMessage
+    from app.outbox.queue import retry_failed
+
+    upgrade_database(settings)
+    with session_factory(settings)() as session:
+        writing(session)
+        if args.action == "retry":
+            query = select(OutboxMessage).where(OutboxMessage.status == FAILED)
+            if args.ids:
+                query = query.where(OutboxMessage.id.in_(args.ids))
+            now = dt.datetime.now(dt.UTC)
+            messages = session.scalars(query).all()
+            for message in messages:
+                retry_failed(session, message, now=now)
+            session.commit()
+            print(f"{len(messages)} failed message(s) queued again")
+            return 0
+        counts = session.execute(
+            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+        ).all()
+        print("email queue: " + (", ".join(f"{n} {status}" for status, n in counts) or "empty"))
+        for message in session.scalars(select(OutboxMessage).where(OutboxMessage.status == FAILED)):
+            print(f"  failed #{message.id} ({message.kind}, {message.attempts} attempts):")
+            print(f"    {message.last_error}")
+        flagged = session.scalars(
+            select(ContactRequest.id).where(ContactRequest.routing == "flagged")
+        ).all()
+        if flagged:
+            print(f"contact requests with no address (flagged): {', '.join(map(str, flagged))}")
     return 0
 
 
@@ -164,6 +205,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--once", action="store_true", help="deliver everything due now, print counts, exit"
     )
     work.set_defaults(func=cmd_worker)
+
+    outbox = sub.add_parser("outbox", help="show the email queue, or queue failed email again")
+    outbox.add_argument("action", choices=["status", "retry"])
+    outbox.add_argument(
+        "ids",
+        nargs="*",
+        type=int,
+        metavar="ID",
+        help="with retry: these failed messages (default: every failed one)",
+    )
+    outbox.set_defaults(func=cmd_outbox)
 
     imp = sub.add_parser("import-ctgov", help="import ClinicalTrials.gov API v2 JSON files")
     imp.add_argument(

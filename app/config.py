@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     smtp_timeout: float = Field(default=10, gt=0)
     mail_from: str = "TrialFinder <no-reply@localhost>"
     fallback_contact_email: str | None = None
+    # Look up the domain of each patient's email address (DNS MX records); on by default
+    # in production, off elsewhere so tests and offline development need no network.
+    email_check_deliverability: bool | None = None
     ctgov_api_url: str = "https://clinicaltrials.gov/api/v2"
     page_size: int = Field(default=20, ge=1, le=100)
     outbox_max_attempts: int = Field(default=8, ge=1, le=100)
@@ -56,6 +59,12 @@ class Settings(BaseSettings):
             if not self.base_url.startswith("https://"):
                 raise ValueError("TRIALFINDER_BASE_URL must be https:// in production")
         return self
+
+    @property
+    def checks_email_domains(self) -> bool:
+        if self.email_check_deliverability is None:
+            return self.env == "production"
+        return self.email_check_deliverability
 
     @property
     def is_sqlite(self) -> bool:

@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import RequestResponseEndpoint
+from starlette.requests import ClientDisconnect
 
 from app.config import Settings, get_settings
 from app.contact import views as contact_views
@@ -109,6 +110,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             request, "errors/error.html", {"status_code": 422}, status_code=422
         )
         return response
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_left(request: Request, exc: ClientDisconnect) -> Response:
+        # The browser went away mid-upload: nothing to answer, nothing went wrong here.
+        return PlainTextResponse("request incomplete", status_code=400)
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> Response:

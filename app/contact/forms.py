@@ -55,13 +55,17 @@ CONTROL_MESSAGE = "Please remove line breaks or special characters."
 SPAM_MESSAGE = "Sorry, we could not send your request. Please try again later."
 EMAIL_MESSAGE = "Enter an email address like name@example.com."
 PHONE_MESSAGE = "Enter a phone number we can call, including the area code."
+PHONE_ABROAD_MESSAGE = (
+    "If your number is from another country than the study site, start with + and "
+    "your country code, for example +1 for the United States."
+)
 PHONE_COUNTRY_MESSAGE = "Include your country code, for example +44 20 7946 0000."
 LANGUAGE_MESSAGE = "Choose a language from the list."
 SITE_MESSAGE = "Choose a study site from the list."
 CONSENT_MESSAGE = "Please confirm that we may share your details with the study team."
 
 _LABELS = {"first_name": "first name", "last_name": "last name"}
-_CONSENT_VALUES = frozenset({"yes", "on", "true", "1"})
+CONSENT_VALUES = frozenset({"yes", "on", "true", "1"})
 _SITE_ID = re.compile(r"[0-9]{1,18}", re.ASCII)
 # Punctuation that belongs in names: hyphen, apostrophes (typewriter and typographic)
 # and the period of an initial ("J. R."). Letters and combining marks of every script
@@ -213,7 +217,13 @@ def region_for_country(country: str | None) -> str | None:
     """
     if not country:
         return None
-    return _country_index().get(_country_key(country))
+    index = _country_index()
+    found = index.get(_country_key(country))
+    if found is None and "(" in country:
+        # ClinicalTrials.gov writes some names with another in brackets: "Turkey (Türkiye)".
+        outer, _, inner = country.partition("(")
+        found = index.get(_country_key(outer)) or index.get(_country_key(inner.rstrip(") ")))
+    return found
 
 
 def _raw(data: Mapping[str, str], field: str) -> str:
@@ -232,6 +242,11 @@ def _too_long_message(field: str) -> str:
         "site": SITE_MESSAGE,
         "consent": CONSENT_MESSAGE,
     }[field]
+
+
+# "evil.com", "www.x": two letters or more on both sides of a dot. Initials ("J.R.")
+# and "St. John" have at most one letter before the dot or a space after it.
+_WEB_ADDRESS = re.compile(r"[^\W\d_]{2,}\.[^\W\d_]{2,}|www\.", re.IGNORECASE)
 
 
 def _has_control(value: str, *, allow_joiners: bool) -> bool:
@@ -263,6 +278,9 @@ def _clean_name(value: str, field: str) -> str | _Problem:
             )
     if not any(category[0] == "L" for category in categories):
         return _Problem(f"Enter your {label}.")
+    if _WEB_ADDRESS.search(name):
+        # Names go into an email to the patient's address: no room for advertising links.
+        return _Problem(f"Your {label} looks like a web address. Please type just your name.")
     return name
 
 
@@ -284,8 +302,13 @@ def _clean_email(value: str, check_deliverability: bool) -> str | _Problem:
 
 
 def _normalized_email(value: str, check_deliverability: bool) -> str:
-    result = email_validator.validate_email(value, check_deliverability=check_deliverability)
-    return result.normalized
+    # Mail must reach the patient through any relay and any site's mail system: an
+    # internationalised domain is kept in its ASCII (punycode) form, and a local part
+    # that needs SMTPUTF8 is refused, since many servers would reject or mangle it.
+    result = email_validator.validate_email(
+        value, check_deliverability=check_deliverability, allow_smtputf8=False
+    )
+    return result.ascii_email or result.normalized
 
 
 def _email_message(reason: str) -> str:
@@ -315,6 +338,9 @@ def _clean_phone(value: str, region: str | None) -> str | _Problem:
             return _Problem(PHONE_COUNTRY_MESSAGE)
         return _Problem(PHONE_MESSAGE)
     if not phonenumbers.is_valid_number(number):
+        if known_region and "+" not in value:
+            # Perhaps a number from another country than the site's: say how to write it.
+            return _Problem(f"{PHONE_MESSAGE} {PHONE_ABROAD_MESSAGE}")
         return _Problem(PHONE_MESSAGE)
     if number.extension:
         # E.164 has no room for an extension, and a call must reach the patient.
@@ -341,7 +367,7 @@ def _clean_language(value: str) -> str | _Problem:
 
 
 def _clean_consent(value: str) -> bool | _Problem:
-    if value.lower() not in _CONSENT_VALUES:
+    if value.lower() not in CONSENT_VALUES:
         return _Problem(CONSENT_MESSAGE)
     return True
 

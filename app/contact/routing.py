@@ -31,9 +31,10 @@ def _usable(address: Any) -> str | None:
     if not isinstance(address, str) or not address.strip():
         return None
     try:
-        return validate_email(address.strip(), check_deliverability=False).normalized
+        result = validate_email(address.strip(), check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError:
         return None
+    return result.ascii_email or result.normalized
 
 
 def _first_with_email(contacts: list[dict[str, Any]]) -> tuple[str, str | None] | None:
@@ -58,11 +59,18 @@ def route_request(study: Study, site: Site, *, fallback: str | None) -> Routing:
 
 
 def primary_contact(study: Study, site: Site) -> dict[str, Any] | None:
-    """The contact shown to the patient: the site's first, else the study's central one."""
+    """The contact shown to the patient, chosen as the request is routed.
+
+    The site's first contact with an email, else its first with a phone; else the same
+    among the study's central contacts; else the first published at all. So the person
+    shown is, where possible, the one the request goes to.
+    """
     for contacts in (site.contacts, study.central_contacts):
-        if contacts:
-            return contacts[0]
-    return None
+        for key in ("email", "phone"):
+            for contact in contacts:
+                if contact.get(key):
+                    return contact
+    return next(iter(site.contacts or study.central_contacts), None)
 
 
 def takes_contacts(study: Study, site: Site | None = None) -> bool:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,6 +29,27 @@ from app.studies.models import Site, Study
 
 log = logging.getLogger("trialfinder.contact")
 REPEAT_WINDOW = dt.timedelta(hours=24)
+PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{16,43}")
+# Each request sends a copy to the address typed in, so one address may not be made to
+# receive mail without end: a patient contacting several studies stays well under this.
+RATE_LIMIT_PER_HOUR = 10
+RATE_LIMIT_MESSAGE = (
+    "We have received many requests with this email address in the last hour. "
+    "Please try again later."
+)
+
+
+def too_many_recent(session: Session, email: str, *, now: dt.datetime) -> bool:
+    """True when this address already made RATE_LIMIT_PER_HOUR requests in the past hour."""
+    count = session.scalar(
+        select(func.count())
+        .select_from(ContactRequest)
+        .where(
+            func.lower(ContactRequest.email) == email.lower(),
+            ContactRequest.created_at > now - dt.timedelta(hours=1),
+        )
+    )
+    return (count or 0) >= RATE_LIMIT_PER_HOUR
 
 
 @dataclass(frozen=True)
@@ -117,7 +139,12 @@ def submit_contact_request(
         settings=settings,
         now=now,
     )
-    log.info("contact request %s stored, routing %s", request.id, routing.kind)
+    if routing.kind == "flagged":
+        log.warning(
+            "contact request %s has no address to go to: flagged for an administrator", request.id
+        )
+    else:
+        log.info("contact request %s stored, routing %s", request.id, routing.kind)
     return Submitted(request, created=True)
 
 

@@ -10,12 +10,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from app import csrf
-from app.contact.forms import region_for_country, validate_contact_form
+from app.contact.forms import CONSENT_VALUES, region_for_country, validate_contact_form
 from app.contact.languages import ALL as ALL_LANGUAGES
 from app.contact.languages import COMMON as COMMON_LANGUAGES
 from app.contact.models import ContactRequest
 from app.contact.routing import primary_contact, takes_contacts
-from app.contact.service import site_label, submit_contact_request
+from app.contact.service import (
+    PUBLIC_ID,
+    RATE_LIMIT_MESSAGE,
+    site_label,
+    submit_contact_request,
+    too_many_recent,
+)
 from app.deps import DbSession
 from app.geo.places import Place
 from app.studies.models import Site, Study
@@ -56,7 +62,8 @@ def _form_page(
     status_code: int,
 ) -> Response:
     token, nonce = csrf.issue_token(request)
-    chosen = values.get("site") or str(sites[0][0].id)
+    # The nearest site is preselected on a new form; a form shown again keeps the choice.
+    chosen = values.get("site", "") if errors else values.get("site") or str(sites[0][0].id)
     context = {
         "study": study,
         "sites": [
@@ -72,6 +79,7 @@ def _form_page(
         "nearest_shown": NEAREST_SHOWN,
         "chosen": chosen,
         "values": values,
+        "consented": values.get("consent", "").strip().lower() in CONSENT_VALUES,
         "errors": errors,
         "origin": origin,
         "place_note": place_note,
@@ -130,10 +138,13 @@ async def _form_fields(request: Request) -> dict[str, str]:
 def submit_contact(
     request: Request,
     nct_id: str,
-    session: DbSession,
     data: Annotated[dict[str, str], Depends(_form_fields)],
+    session: DbSession,
 ) -> Response:
-    # A plain `def`: the database work runs in the thread pool, not on the event loop.
+    # `data` comes before `session` on purpose: FastAPI resolves dependencies in order,
+    # so the whole body has arrived before a database connection (and, on SQLite, the
+    # write lock) is taken. A slow or stalled upload holds nothing. A plain `def`: the
+    # database work runs in the thread pool, not on the event loop.
     study = load_study(session, nct_id)
     if study is None:
         return _not_found(request, nct_id)
@@ -144,6 +155,7 @@ def submit_contact(
     by_id = {site.id: site for site, _ in sites}
     result = validate_contact_form(
         data,
+        check_deliverability=request.app.state.settings.checks_email_domains,
         allowed_site_ids=by_id.keys(),
         phone_region=lambda site_id: (
             region_for_country(by_id[site_id].country) if site_id in by_id else None
@@ -170,6 +182,18 @@ def submit_contact(
             status_code=status,
         )
     settings = request.app.state.settings
+    if too_many_recent(session, result.submission.email, now=dt.datetime.now(dt.UTC)):
+        errors = {"form": RATE_LIMIT_MESSAGE}
+        return _form_page(
+            request,
+            study,
+            sites,
+            origin=origin,
+            place_note=place_note,
+            values=result.values,
+            errors=errors,
+            status_code=429,
+        )
     submitted = submit_contact_request(
         session,
         study=study,
@@ -184,7 +208,11 @@ def submit_contact(
 
 @router.get("/contact/requests/{public_id}", response_class=HTMLResponse)
 def contact_confirmation(request: Request, public_id: str, session: DbSession) -> Response:
-    contact = session.scalar(select(ContactRequest).where(ContactRequest.public_id == public_id))
+    contact = None
+    if PUBLIC_ID.fullmatch(public_id):
+        contact = session.scalar(
+            select(ContactRequest).where(ContactRequest.public_id == public_id)
+        )
     if contact is None:
         return _render(request, "errors/404.html", {}, status_code=404)
     response = _render(request, "contact/confirmation.html", {"contact": contact})

@@ -13,15 +13,17 @@ import datetime as dt
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.outbox.email.senders import DeliveryError, OutgoingEmail
 from app.outbox.models import FAILED, QUEUED, SENDING, SENT, OutboxMessage
 from app.outbox.retry import next_attempt
+
+LOST_LEASE = "lost-lease"
 
 
 def enqueue(
@@ -125,6 +127,29 @@ def claim(
     ]
 
 
+def renew_lease(
+    session: Session, *, claimed: Claimed, worker: str, now: dt.datetime, lease_seconds: float
+) -> bool:
+    """Extend this worker's lease on one message just before sending it.
+
+    A batch is leased at once but sent one by one; renewing per message means a slow
+    mail server cannot let the lease on the last messages run out while the first are
+    being sent. False when the lease was lost: another worker has the message now.
+    """
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == claimed.id,
+            OutboxMessage.status == SENDING,
+            OutboxMessage.leased_by == worker,
+            OutboxMessage.attempts == claimed.attempts,
+        )
+        .values(lease_expires_at=now + dt.timedelta(seconds=lease_seconds))
+        .execution_options(synchronize_session=False)
+    )
+    return cast(CursorResult[Any], result).rowcount == 1
+
+
 def _history_entry(
     now: dt.datetime, worker: str, outcome: str, error: str | None
 ) -> dict[str, Any]:
@@ -148,7 +173,7 @@ def record_outcome(
     """
     row = session.get(OutboxMessage, claimed.id, with_for_update=True, populate_existing=True)
     if row is None or row.status != SENDING or row.leased_by != worker:
-        return "lost-lease"
+        return LOST_LEASE
     if error is None:
         row.status, row.sent_at, row.last_error = SENT, now, None
         outcome = SENT

@@ -12,19 +12,22 @@ import os
 import random
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.db import writing
 from app.outbox.email.senders import DeliveryError, OutgoingEmail, Sender
 from app.outbox.models import FAILED, SENT
-from app.outbox.queue import claim, record_outcome
+from app.outbox.queue import LOST_LEASE, Claimed, claim, record_outcome, renew_lease
 
 log = logging.getLogger("trialfinder.worker")
+RECORD_ATTEMPTS = 5
 
 
 def utcnow() -> dt.datetime:
@@ -75,10 +78,43 @@ class Worker:
             if not claimed:
                 return counts
             for item in claimed:
-                error = self._send(item.email)
                 with self.sessions() as session, session.begin():
                     writing(session)
-                    status = record_outcome(
+                    still_ours = renew_lease(
+                        session,
+                        claimed=item,
+                        worker=self.name,
+                        now=self.clock(),
+                        lease_seconds=self.settings.outbox_lease_seconds,
+                    )
+                if not still_ours:
+                    continue  # another worker took it over after our lease ran out
+                error = self._send(item.email)
+                status = self._record(item, error)
+                if status == SENT:
+                    counts.sent += 1
+                elif status == FAILED:
+                    counts.failed += 1
+                    # The reply text can quote an address: log the code only.
+                    log.warning(
+                        "message %s failed for good (SMTP code %s)",
+                        item.id,
+                        error.smtp_code if error else None,
+                    )
+                elif status != LOST_LEASE:
+                    counts.retried += 1
+
+    def _record(self, item: Claimed, error: DeliveryError | None) -> str:
+        """Store the outcome, retrying briefly if the database is busy.
+
+        Once the mail server has accepted a message, losing the record of it would send
+        it again after the lease; a few retries make that much less likely.
+        """
+        for attempt in range(RECORD_ATTEMPTS):
+            try:
+                with self.sessions() as session, session.begin():
+                    writing(session)
+                    return record_outcome(
                         session,
                         claimed=item,
                         worker=self.name,
@@ -87,13 +123,12 @@ class Worker:
                         settings=self.settings,
                         rng=self.rng,
                     )
-                if status == SENT:
-                    counts.sent += 1
-                elif status == FAILED:
-                    counts.failed += 1
-                    log.warning("message %s failed for good: %s", item.id, error)
-                else:
-                    counts.retried += 1
+            except OperationalError:
+                if attempt == RECORD_ATTEMPTS - 1:
+                    raise
+                log.warning("could not record message %s yet; trying again", item.id)
+                time.sleep(0.5 * 2**attempt)
+        raise AssertionError("unreachable")
 
     def _send(self, email: OutgoingEmail) -> DeliveryError | None:
         try:

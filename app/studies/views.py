@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.contact.routing import takes_contacts
+from app.ctgov.schemas import NCT_ID
 from app.deps import DbSession
 from app.geo.distance import haversine_km
 from app.geo.places import AmbiguousPlace, Place, PlaceError, resolve_place
@@ -212,6 +213,9 @@ def sites_by_distance(sites: list[Site], origin: Place | None) -> list[tuple[Sit
 
 
 def load_study(session: DbSession, nct_id: str) -> Study | None:
+    """The study with this NCT ID, or None; an ID of the wrong shape is not looked up."""
+    if not NCT_ID.match(nct_id.upper()):
+        return None
     return session.scalar(
         select(Study).where(Study.nct_id == nct_id.upper()).options(selectinload(Study.sites))
     )

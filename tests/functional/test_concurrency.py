@@ -91,3 +91,53 @@ def test_200_concurrent_submissions_are_all_stored_and_delivered_once(
     assert len(received) == 2 * SUBMISSIONS
     assert set(received.values()) == {1}
     assert worker.run_once().sent == 0
+
+
+def test_a_stalled_upload_does_not_hold_up_other_patients(
+    server: str, committed_sessionmaker: sessionmaker[Session]
+) -> None:
+    """A phone on a bad network sends half a form: nobody else may wait for it."""
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    with committed_sessionmaker() as session:
+        record = f.study(
+            sites=[f.site(facility="Quiet Clinic", contacts=[{"email": "team@example.org"}])]
+        )
+        load(session, record)
+        study = session.scalars(select(Study)).one()
+        nct_id, site_id = study.nct_id, study.sites[0].id
+    address = urlsplit(server)
+    stalled = []
+    for _ in range(20):  # more than the database connection pool holds
+        sock = socket.create_connection((address.hostname, address.port))
+        sock.sendall(
+            f"POST /studies/{nct_id}/contact HTTP/1.1\r\nHost: {address.netloc}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n"
+            "first_name=".encode()
+        )
+        stalled.append(sock)
+    try:
+        started = time.perf_counter()
+        with httpx.Client(base_url=server, timeout=30) as http:
+            page = http.get(f"/studies/{nct_id}/contact")
+            match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            assert match
+            response = http.post(
+                f"/studies/{nct_id}/contact",
+                data={
+                    "first_name": "Rosa",
+                    "last_name": "Parks",
+                    "email": "rosa@example.com",
+                    "phone": "+1 202-456-1111",
+                    "site": str(site_id),
+                    "consent": "yes",
+                    "csrf_token": match.group(1),
+                },
+            )
+        assert response.status_code == 303
+        assert time.perf_counter() - started < 5
+    finally:
+        for sock in stalled:
+            sock.close()

@@ -359,3 +359,69 @@ def test_fuzzed_forms_never_cause_a_server_error(
 ) -> None:
     response = client.post(f"/studies/{nct(study)}/contact", data=form, follow_redirects=False)
     assert response.status_code in (303, 403, 422), response.text[:300]
+
+
+def test_ids_of_the_wrong_shape_are_404_on_every_database(client: TestClient) -> None:
+    for path in ("/studies/NCT%00X/contact", "/studies/NCT%00X", "/contact/requests/ab%00c"):
+        assert client.get(path).status_code == 404, path
+    assert client.post("/studies/NCT%00X/contact", data={}).status_code == 404
+
+
+def test_a_form_shown_again_keeps_what_was_and_was_not_chosen(
+    client: TestClient, study: dict[str, Any], session: Session
+) -> None:
+    page = client.get(f"/studies/{nct(study)}/contact")
+    form = good_form(0, token(page.text), consent="no")
+    del form["site"]
+    response = client.post(f"/studies/{nct(study)}/contact", data=form)
+    assert response.status_code == 422
+    assert " checked" not in response.text  # no site, and "no" is not consent
+
+
+def test_names_that_are_web_addresses_are_refused(
+    client: TestClient, study: dict[str, Any], session: Session
+) -> None:
+    page = client.get(f"/studies/{nct(study)}/contact")
+    near = site_id(session, study, "Near Clinic")
+    form = good_form(near, token(page.text), first_name="Win a prize at www.evil.example")
+    response = client.post(f"/studies/{nct(study)}/contact", data=form)
+    assert response.status_code == 422
+    assert "web address" in response.text
+    assert counts(session) == (0, 0)
+
+
+def test_one_address_cannot_be_used_for_endless_requests(
+    client: TestClient, session: Session
+) -> None:
+    from app.contact.service import RATE_LIMIT_PER_HOUR
+
+    records = [
+        f.study(sites=[f.site(facility="Clinic", contacts=[SITE_CONTACT])])
+        for _ in range(RATE_LIMIT_PER_HOUR + 1)
+    ]
+    load(session, *records)
+    statuses = []
+    for record in records:
+        page = client.get(f"/studies/{nct(record)}/contact")
+        form = good_form(site_id(session, record, "Clinic"), token(page.text))
+        statuses.append(
+            client.post(
+                f"/studies/{nct(record)}/contact", data=form, follow_redirects=False
+            ).status_code
+        )
+    assert statuses == [303] * RATE_LIMIT_PER_HOUR + [429]
+    assert counts(session) == (RATE_LIMIT_PER_HOUR, 2 * RATE_LIMIT_PER_HOUR)
+
+
+def test_a_flagged_request_is_confirmed_honestly(client: TestClient, session: Session) -> None:
+    record = f.study(sites=[f.site(facility="Silent Clinic", contacts=[])])
+    record["protocolSection"]["contactsLocationsModule"]["centralContacts"] = []
+    load(session, record)
+    page = client.get(f"/studies/{nct(record)}/contact")
+    response = client.post(
+        f"/studies/{nct(record)}/contact",
+        data=good_form(site_id(session, record, "Silent Clinic"), token(page.text)),
+    )
+    assert response.status_code == 200
+    assert "our administrators will pass it on" in response.text
+    assert "We have submitted" not in response.text

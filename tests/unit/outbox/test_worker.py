@@ -7,6 +7,7 @@ worker that claimed rows and died.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import random
 import threading
 from collections import Counter
@@ -350,3 +351,46 @@ def test_a_crash_after_the_server_accepted_resends_with_the_same_message_id(
     ids = Counter(m.message["Message-ID"] for m in smtp_sink.wait_for(3))
     assert ids[claimed[0].email.message_id] == 2
     assert ids[claimed[1].email.message_id] == 1
+
+
+def test_the_lease_is_renewed_per_message_and_a_lost_one_is_not_sent(
+    db_sessionmaker: sessionmaker[Session],
+    session: Session,
+    settings: Settings,
+    smtp_sink: SmtpSink,
+) -> None:
+    from app.outbox.queue import renew_lease
+
+    submit(session)
+    clock = Clock(NOW)
+    config = smtp_settings(settings, smtp_sink.host, smtp_sink.port)
+    with db_sessionmaker() as s, s.begin():
+        batch = claim(s, worker="A", now=clock(), lease_seconds=10)
+    clock.advance(8)
+    with db_sessionmaker() as s, s.begin():
+        assert renew_lease(s, claimed=batch[0], worker="A", now=clock(), lease_seconds=10)
+    clock.advance(4)  # past the first lease, inside the renewed one
+    counts = make_worker(db_sessionmaker, config, clock, name="B").run_once()
+    assert counts.sent == 1  # only the message whose lease A did not renew
+    with db_sessionmaker() as s, s.begin():
+        assert not renew_lease(s, claimed=batch[1], worker="A", now=clock(), lease_seconds=10)
+    assert len(smtp_sink.wait_for(1)) == 1
+
+
+def test_a_refusal_quoting_an_address_is_not_logged(
+    db_sessionmaker: sessionmaker[Session],
+    session: Session,
+    settings: Settings,
+    smtp_sink: SmtpSink,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    submit(session)
+    worker = make_worker(
+        db_sessionmaker, smtp_settings(settings, smtp_sink.host, smtp_sink.port), Clock(NOW)
+    )
+    smtp_sink.fail_next("550 5.1.1 <ana.lima@example.com>: Recipient address rejected", times=2)
+    with caplog.at_level(logging.INFO):
+        assert worker.run_once().failed == 2
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith("trialfinder")]
+    assert any("failed for good (SMTP code 550)" in line for line in ours)
+    assert not any("ana.lima" in line for line in ours)

@@ -1,0 +1,34 @@
+"""Operators' logs carry no personal data from the web server's access log."""
+
+from __future__ import annotations
+
+import logging
+
+from app.config import Settings
+from app.logs import AccessLogPrivacy
+
+
+def test_access_log_lines_lose_the_client_address_and_query() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("203.0.113.7:5123", "GET", "/studies?condition=asthma&location=10001", "1.1", 200),
+        None,
+    )
+    assert AccessLogPrivacy().filter(record)
+    line = record.getMessage()
+    assert line == '- - "GET /studies HTTP/1.1" 200'
+
+
+def test_email_domains_are_checked_in_production_only_by_default() -> None:
+    assert not Settings(_env_file=None).checks_email_domains
+    production = Settings(
+        _env_file=None, env="production", secret_key="k" * 40, base_url="https://t.example.org"
+    )
+    assert production.checks_email_domains
+    assert not production.model_copy(
+        update={"email_check_deliverability": False}
+    ).checks_email_domains
