@@ -9,6 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime
 
+# The site name of a request to a study that lists no sites.
+STUDY_TEAM = "the study team"
+
 
 class ContactRequest(Base):
     """One "get in touch" request. Personal data lives here and in its outbox rows only.
@@ -52,3 +55,10 @@ class ContactRequest(Base):
     @property
     def flagged(self) -> bool:
         return self.routing == "flagged"
+
+    @property
+    def team(self) -> str:
+        """Who the request is for, as a phrase: "the research team at X"."""
+        if self.site_name == STUDY_TEAM:
+            return "the study's research team"
+        return f"the research team at {self.site_name}"

@@ -45,8 +45,8 @@ def _first_with_email(contacts: list[dict[str, Any]]) -> tuple[str, str | None] 
     return None
 
 
-def route_request(study: Study, site: Site, *, fallback: str | None) -> Routing:
-    found = _first_with_email(site.contacts)
+def route_request(study: Study, site: Site | None, *, fallback: str | None) -> Routing:
+    found = _first_with_email(site.contacts) if site else None
     if found:
         return Routing("site", *found)
     found = _first_with_email(study.central_contacts)
@@ -58,22 +58,36 @@ def route_request(study: Study, site: Site, *, fallback: str | None) -> Routing:
     return Routing("flagged", None)
 
 
-def primary_contact(study: Study, site: Site) -> dict[str, Any] | None:
+def primary_contact(study: Study, site: Site | None) -> dict[str, Any] | None:
     """The contact shown to the patient, chosen as the request is routed.
 
     The site's first contact with an email, else its first with a phone; else the same
     among the study's central contacts; else the first published at all. So the person
     shown is, where possible, the one the request goes to.
     """
-    for contacts in (site.contacts, study.central_contacts):
+    site_contacts = site.contacts if site else []
+    for contacts in (site_contacts, study.central_contacts):
         for key in ("email", "phone"):
             for contact in contacts:
                 if contact.get(key):
                     return contact
-    return next(iter(site.contacts or study.central_contacts), None)
+    return next(iter(site_contacts or study.central_contacts), None)
 
 
 def takes_contacts(study: Study, site: Site | None = None) -> bool:
     if study.overall_status not in CONTACTABLE:
         return False
     return site is None or site.effective_status in CONTACTABLE
+
+
+def reaches_study_team(study: Study) -> bool:
+    """A recruiting study that lists no sites at all, but a central contact email.
+
+    Such a study still takes contacts: the patient writes to the study team, which
+    tells them where they can take part.
+    """
+    return (
+        takes_contacts(study)
+        and not study.sites
+        and _first_with_email(study.central_contacts) is not None
+    )

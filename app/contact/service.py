@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.contact.forms import ContactSubmission
 from app.contact.languages import language_name
-from app.contact.models import ContactRequest
+from app.contact.models import STUDY_TEAM, ContactRequest
 from app.contact.routing import Routing, primary_contact, route_request
 from app.outbox.email.rendering import render_email
 from app.outbox.queue import enqueue
@@ -66,8 +66,10 @@ def _mail_domain(settings: Settings) -> str:
     return urlsplit(settings.base_url).hostname or "localhost"
 
 
-def site_label(site: Site) -> str:
-    """How a site is named to patients and staff: facility, city."""
+def site_label(site: Site | None) -> str:
+    """How a site is named to patients and staff: facility, city (or the study team)."""
+    if site is None:
+        return STUDY_TEAM
     place = ", ".join(p for p in (site.city, site.state, site.country) if p)
     if site.facility and place:
         return f"{site.facility}, {place}"
@@ -87,7 +89,7 @@ def submit_contact_request(
     session: Session,
     *,
     study: Study,
-    site: Site,
+    site: Site | None,
     submission: ContactSubmission,
     settings: Settings,
     now: dt.datetime,
@@ -95,9 +97,10 @@ def submit_contact_request(
     """Store the request and queue the site's email and the patient's copy.
 
     A repeat of the same patient, study and site within 24 hours returns the earlier
-    request and queues nothing.
+    request and queues nothing. `site` is None for a study that lists no sites: the
+    request then goes to its central contact.
     """
-    key = dedup_key(submission.email, study.id, site.id)
+    key = dedup_key(submission.email, study.id, site.id if site else 0)
     earlier = _recent(session, key, now)
     if earlier is not None:
         return Submitted(earlier, created=False)
@@ -105,7 +108,7 @@ def submit_contact_request(
     request = ContactRequest(
         public_id=secrets.token_urlsafe(16),
         study_id=study.id,
-        site_id=site.id,
+        site_id=site.id if site else None,
         nct_id=study.nct_id,
         study_title=study.brief_title,
         site_name=site_label(site),
@@ -153,7 +156,7 @@ def queue_emails(
     *,
     request: ContactRequest,
     study: Study,
-    site: Site,
+    site: Site | None,
     routing: Routing,
     settings: Settings,
     now: dt.datetime,
@@ -165,6 +168,7 @@ def queue_emails(
         "study": study,
         "site": site,
         "site_name": request.site_name,
+        "site_short": (site.facility or site.city if site else None) or STUDY_TEAM,
         "routing": routing,
         "language": language_name(request.language) if request.language else None,
         "study_url": f"{settings.base_url.rstrip('/')}/studies/{study.nct_id}",

@@ -14,7 +14,7 @@ from app.contact.forms import CONSENT_VALUES, region_for_country, validate_conta
 from app.contact.languages import ALL as ALL_LANGUAGES
 from app.contact.languages import COMMON as COMMON_LANGUAGES
 from app.contact.models import ContactRequest
-from app.contact.routing import primary_contact, takes_contacts
+from app.contact.routing import primary_contact, reaches_study_team, takes_contacts
 from app.contact.service import (
     PUBLIC_ID,
     RATE_LIMIT_MESSAGE,
@@ -30,6 +30,7 @@ from app.studies.views import load_study, location_query, origin_or_none, sites_
 
 router = APIRouter(include_in_schema=False)  # pages, not API: kept out of /docs
 NEAREST_SHOWN = 10
+STUDY_TEAM_OPTION = 0  # the `site` value that means "the study team" (no sites listed)
 
 
 def _render(
@@ -45,15 +46,29 @@ def _not_found(request: Request, nct_id: str) -> Response:
     return _render(request, "errors/404.html", {"nct_id": nct_id}, status_code=404)
 
 
-def contactable_sites(study: Study, origin: Place | None) -> list[tuple[Site, float | None]]:
-    """Sites that take contacts, nearest first when the patient's place is known."""
+def contactable_sites(study: Study, origin: Place | None) -> list[tuple[Site | None, float | None]]:
+    """Sites that take contacts, nearest first when the patient's place is known.
+
+    A study that lists no sites but a central contact offers one choice, None: the
+    study team.
+    """
+    if reaches_study_team(study):
+        return [(None, None)]
     return [(s, km) for s, km in sites_by_distance(study.sites, origin) if takes_contacts(study, s)]
+
+
+def _region(site: Site | None) -> str | None:
+    return region_for_country(site.country) if site else None
+
+
+def _option_id(site: Site | None) -> int:
+    return site.id if site else STUDY_TEAM_OPTION
 
 
 def _form_page(
     request: Request,
     study: Study,
-    sites: list[tuple[Site, float | None]],
+    sites: list[tuple[Site | None, float | None]],
     *,
     origin: Place | None,
     place_note: str | None,
@@ -63,16 +78,19 @@ def _form_page(
 ) -> Response:
     token, nonce = csrf.issue_token(request)
     # The nearest site is preselected on a new form; a form shown again keeps the choice.
-    chosen = values.get("site", "") if errors else values.get("site") or str(sites[0][0].id)
+    chosen = (
+        values.get("site", "") if errors else values.get("site") or str(_option_id(sites[0][0]))
+    )
     context = {
         "study": study,
         "sites": [
             {
+                "id": _option_id(site),
                 "site": site,
                 "km": km,
                 "label": site_label(site),
                 "contact": primary_contact(study, site),
-                "not_yet": site.effective_status == "NOT_YET_RECRUITING",
+                "not_yet": site is not None and site.effective_status == "NOT_YET_RECRUITING",
             }
             for site, km in sites
         ],
@@ -115,7 +133,7 @@ def contact_form(request: Request, nct_id: str, session: DbSession) -> Response:
     if not takes_contacts(study) or not sites:
         return _closed_page(request, study, session, origin)
     wanted = request.query_params.get("site", "")
-    values = {"site": wanted} if wanted in {str(s.id) for s, _ in sites} else {}
+    values = {"site": wanted} if wanted in {str(_option_id(s)) for s, _ in sites} else {}
     return _form_page(
         request,
         study,
@@ -152,14 +170,12 @@ def submit_contact(
     sites = contactable_sites(study, origin)
     if not takes_contacts(study) or not sites:
         return _closed_page(request, study, session, origin)
-    by_id = {site.id: site for site, _ in sites}
+    by_id = {_option_id(site): site for site, _ in sites}
     result = validate_contact_form(
         data,
         check_deliverability=request.app.state.settings.checks_email_domains,
         allowed_site_ids=by_id.keys(),
-        phone_region=lambda site_id: (
-            region_for_country(by_id[site_id].country) if site_id in by_id else None
-        ),
+        phone_region=lambda site_id: _region(by_id.get(site_id)),
     )
     errors = dict(result.errors)
     if not csrf.check(request, data.get(csrf.FIELD)):

@@ -425,3 +425,34 @@ def test_a_flagged_request_is_confirmed_honestly(client: TestClient, session: Se
     assert response.status_code == 200
     assert "our administrators will pass it on" in response.text
     assert "We have submitted" not in response.text
+
+
+def test_a_recruiting_study_without_sites_reaches_its_study_team(
+    client: TestClient, session: Session
+) -> None:
+    record = f.study(sites=[])
+    load(session, record)
+    page = client.get(f"/studies/{nct(record)}/contact")
+    assert page.status_code == 200
+    assert "The study team" in page.text
+    assert 'value="0" checked' in page.text
+    assert "pat@example.org" in page.text  # the central contact, as published
+    response = client.post(
+        f"/studies/{nct(record)}/contact",
+        data=good_form(0, token(page.text), phone="+1 202-456-1111"),
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    request = session.scalars(select(ContactRequest)).one()
+    assert (request.site_id, request.site_name) == (None, "the study team")
+    assert (request.routing, request.routed_to) == ("central", "pat@example.org")
+    assert "research team at the study team" not in client.get(response.headers["location"]).text
+
+
+def test_a_study_without_sites_or_central_email_cannot_be_contacted(
+    client: TestClient, session: Session
+) -> None:
+    record = f.study(sites=[])
+    record["protocolSection"]["contactsLocationsModule"]["centralContacts"] = []
+    load(session, record)
+    assert "not taking new contacts" in client.get(f"/studies/{nct(record)}/contact").text

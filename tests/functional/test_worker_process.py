@@ -149,3 +149,47 @@ def test_serve_with_worker_writes_mail_files(
         output = server.communicate(timeout=10)[0].decode()
     for secret in PERSONAL:
         assert secret not in output, secret
+
+
+def test_outbox_command_shows_failures_and_queues_them_again(
+    committed_sessionmaker: sessionmaker[Session],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from app.outbox.models import OutboxMessage
+    from app.outbox.queue import enqueue
+
+    now = dt.datetime.now(dt.UTC)
+    with committed_sessionmaker() as session, session.begin():
+        message = enqueue(
+            session,
+            message_id="<cli-1@test.example>",
+            kind="contact_site",
+            sender="TrialFinder <a@example.org>",
+            to=["x@example.org"],
+            subject="S",
+            text="T",
+            html=None,
+            reply_to=None,
+            now=now,
+        )
+        message.status, message.last_error, message.attempts = "failed", "550 5.1.1 no", 3
+    monkeypatch.setenv("TRIALFINDER_DATABASE_URL", settings.database_url)
+    get_settings.cache_clear()
+    try:
+        assert cli.main(["outbox", "status"]) == 0
+        out = capsys.readouterr().out
+        assert "1 failed" in out
+        assert "550 5.1.1 no" in out
+        assert cli.main(["outbox", "retry"]) == 0
+        assert "1 failed message(s) queued again" in capsys.readouterr().out
+    finally:
+        get_settings.cache_clear()
+    with committed_sessionmaker() as session:
+        again = session.scalars(select(OutboxMessage)).one()
+        assert (again.status, again.attempts) == ("queued", 0)
