@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import logging
 import signal
 import sys
 import threading
@@ -18,6 +17,7 @@ from sqlalchemy import func, select
 from app.config import Settings, get_settings
 from app.ctgov.importer import ImportReport, RawRecord, import_records, read_records
 from app.db import session_factory, writing
+from app.logs import configure_logging
 from app.outbox.email.senders import sender_from_settings
 from app.outbox.worker import Worker, start_in_thread
 
@@ -244,9 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()
     settings = get_settings()
     status: int = args.func(args, settings)
     return status

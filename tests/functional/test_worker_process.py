@@ -26,7 +26,7 @@ PERSONAL = ("Ana", "Lima", "ana.lima@example.com", "2024561111")
 
 def submit_through_http(base_url: str, nct_id: str, site_id: int) -> None:
     with httpx.Client(base_url=base_url, timeout=30) as http:
-        page = http.get(f"/studies/{nct_id}/contact")
+        page = http.get(f"/studies/{nct_id}/contact", params={"location": "Chicago, IL"})
         match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
         assert match
         response = http.post(
@@ -149,6 +149,10 @@ def test_serve_with_worker_writes_mail_files(
         output = server.communicate(timeout=10)[0].decode()
     for secret in PERSONAL:
         assert secret not in output, secret
+    # The access log keeps the path but not the client's address or the query string.
+    assert f'"GET /studies/{nct_id}/contact HTTP/1.1" 200' in output
+    assert "Chicago" not in output
+    assert not re.search(r'\d+\.\d+\.\d+\.\d+:\d+ - "', output)
 
 
 def test_outbox_command_shows_failures_and_queues_them_again(
