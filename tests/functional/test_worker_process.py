@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import cli
@@ -24,24 +25,25 @@ from tests.smtp_server import SmtpSink, free_port
 PERSONAL = ("Ana", "Lima", "ana.lima@example.com", "2024561111")
 
 
-def submit_through_http(base_url: str, nct_id: str, site_id: int) -> None:
-    with httpx.Client(base_url=base_url, timeout=30) as http:
-        page = http.get(f"/studies/{nct_id}/contact", params={"location": "Chicago, IL"})
-        match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-        assert match
-        response = http.post(
-            f"/studies/{nct_id}/contact",
-            data={
-                "first_name": "Ana",
-                "last_name": "Lima",
-                "email": "ana.lima@example.com",
-                "phone": "+1 202-456-1111",
-                "site": str(site_id),
-                "consent": "yes",
-                "csrf_token": match.group(1),
-            },
-        )
-        assert response.status_code == 303
+def submit_through_http(http: httpx.Client | TestClient, nct_id: str, site_id: int) -> None:
+    """Fill in the contact form as a browser would (a TestClient is an httpx.Client too)."""
+    page = http.get(f"/studies/{nct_id}/contact", params={"location": "Chicago, IL"})
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match
+    response = http.post(
+        f"/studies/{nct_id}/contact",
+        data={
+            "first_name": "Ana",
+            "last_name": "Lima",
+            "email": "ana.lima@example.com",
+            "phone": "+1 202-456-1111",
+            "site": str(site_id),
+            "consent": "yes",
+            "csrf_token": match.group(1),
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
 
 
 def seed(sessions: sessionmaker[Session]) -> tuple[str, int]:
@@ -64,28 +66,12 @@ def test_worker_once_prints_counts_and_logs_nothing_personal(
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from fastapi.testclient import TestClient
-
     from app.main import create_app
 
     nct_id, site_id = seed(committed_sessionmaker)
     caplog.set_level(logging.DEBUG)
     with TestClient(create_app(settings)) as client:
-        page = client.get(f"/studies/{nct_id}/contact")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-        assert token
-        client.post(
-            f"/studies/{nct_id}/contact",
-            data={
-                "first_name": "Ana",
-                "last_name": "Lima",
-                "email": "ana.lima@example.com",
-                "phone": "+1 202-456-1111",
-                "site": str(site_id),
-                "consent": "yes",
-                "csrf_token": token.group(1),
-            },
-        )
+        submit_through_http(client, nct_id, site_id)
     config = smtp_settings(settings, smtp_sink.host, smtp_sink.port)
     for name, value in {
         "TRIALFINDER_DATABASE_URL": config.database_url,
@@ -132,7 +118,8 @@ def test_serve_with_worker_writes_mail_files(
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
-        submit_through_http(base, nct_id, site_id)
+        with httpx.Client(base_url=base, timeout=30) as http:
+            submit_through_http(http, nct_id, site_id)
         files: list[Path] = []
         for _ in range(100):
             files = sorted(mail_dir.glob("*.eml")) if mail_dir.exists() else []
