@@ -7,7 +7,7 @@ import datetime as dt
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from alembic import command
@@ -55,9 +55,7 @@ class _Progress:
             print(file=sys.stderr)
 
 
-def run_import(
-    settings: Settings, records: Sequence[RawRecord] | object, *, quiet: bool
-) -> ImportReport:
+def run_import(settings: Settings, records: Iterable[RawRecord], *, quiet: bool) -> ImportReport:
     """Import records in batches, committing each so a long import keeps its progress."""
     Session = session_factory(settings)
     progress = _Progress(enabled=not quiet and sys.stderr.isatty())
@@ -70,7 +68,7 @@ def run_import(
             writing(session)
             progress(report)
 
-        report = import_records(session, records, now=now, after_batch=commit)  # type: ignore[arg-type]
+        report = import_records(session, records, now=now, after_batch=commit)
         session.commit()
     progress.done()
     return report
@@ -86,6 +84,31 @@ def _print_report(report: ImportReport) -> int:
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     upgrade_database(settings)
     report = run_import(settings, read_records(args.paths), quiet=args.quiet)
+    return _print_report(report)
+
+
+def cmd_fetch(args: argparse.Namespace, settings: Settings) -> int:
+    """The same import, fed by the live ClinicalTrials.gov API v2."""
+    from app.ctgov.client import FetchError, FetchQuery, fetch_records
+
+    if not args.condition and not args.nct:
+        print("give --condition TEXT or --nct ID...", file=sys.stderr)
+        return 2
+    try:
+        query = FetchQuery(
+            condition=args.condition,
+            nct_ids=tuple(args.nct or ()),
+            statuses=tuple(
+                s.strip().upper() for s in (args.status or []) for s in s.split(",") if s.strip()
+            ),
+            max_studies=args.max,
+        )
+        upgrade_database(settings)
+        report = run_import(settings, fetch_records(settings, query), quiet=args.quiet)
+    except (FetchError, ValueError) as exc:
+        # Batches committed before the error stay imported; the message says what failed.
+        print(f"fetch failed: {exc}", file=sys.stderr)
+        return 1
     return _print_report(report)
 
 
@@ -188,6 +211,37 @@ def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
+    """Create an administrator, or set a new password for one (ending their sessions)."""
+    import getpass
+
+    from app.admin.auth import MIN_PASSWORD_LENGTH, audit, create_admin
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Password again: ") != password:
+            print("the passwords differ; nothing changed", file=sys.stderr)
+            return 1
+    if len(password) < MIN_PASSWORD_LENGTH:
+        print(f"a password needs at least {MIN_PASSWORD_LENGTH} characters", file=sys.stderr)
+        return 1
+    upgrade_database(settings)
+    now = dt.datetime.now(dt.UTC)
+    with session_factory(settings)() as session:
+        writing(session)
+        try:
+            user = create_admin(session, email=args.email, password=password, now=now)
+        except ValueError as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
+        audit(session, actor="command line", action="admin.create", now=now, target=user.email)
+        session.commit()
+    print(f"administrator {user.email} can now log in at /admin")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trialfinder", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -227,6 +281,19 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     imp.set_defaults(func=cmd_import)
 
+    fetch = sub.add_parser("fetch-ctgov", help="import studies from the ClinicalTrials.gov API")
+    fetch.add_argument("--condition", metavar="TEXT")
+    fetch.add_argument("--nct", nargs="+", metavar="ID")
+    fetch.add_argument(
+        "--status",
+        action="append",
+        metavar="STATUS",
+        help="e.g. RECRUITING; repeat or comma-separate",
+    )
+    fetch.add_argument("--max", type=int, metavar="N", help="stop after N studies")
+    fetch.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    fetch.set_defaults(func=cmd_fetch)
+
     demo = sub.add_parser("demo-data", help="generate and import fictional demo studies")
     demo.add_argument("--studies", type=int, default=1000, metavar="N")
     demo.add_argument("--seed", type=int, default=1, metavar="S")
@@ -235,6 +302,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     demo.set_defaults(func=cmd_demo_data)
+
+    admin = sub.add_parser("create-admin", help="create an administrator (or reset a password)")
+    admin.add_argument("email", metavar="EMAIL")
+    admin.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    admin.set_defaults(func=cmd_create_admin)
 
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])

@@ -5,16 +5,19 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import RequestResponseEndpoint
 from starlette.requests import ClientDisconnect
 
+from app.admin import views as admin_views
+from app.admin.auth import NotLoggedIn
 from app.config import Settings, get_settings
 from app.contact import views as contact_views
 from app.db import session_factory
@@ -65,12 +68,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             response.headers.setdefault(name, value)
         if hsts:
             response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        if request.url.path.startswith("/admin"):
+            # Patients' personal data: never cached, never indexed.
+            response.headers["Cache-Control"] = "no-store"
+            response.headers["X-Robots-Tag"] = "noindex, nofollow"
         return response
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(studies_views.router)
     app.include_router(studies_api.router)
     app.include_router(contact_views.router)
+    app.include_router(admin_views.router)
 
     # The place index takes a moment to build; build it before the first search needs it.
     threading.Thread(target=places.warm_up, name="geo-warm-up", daemon=True).start()
@@ -110,6 +118,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             request, "errors/error.html", {"status_code": 422}, status_code=422
         )
         return response
+
+    @app.exception_handler(NotLoggedIn)
+    async def to_login(request: Request, exc: NotLoggedIn) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/admin/login?{urlencode({'next': target})}", status_code=303)
 
     @app.exception_handler(ClientDisconnect)
     async def client_left(request: Request, exc: ClientDisconnect) -> Response:

@@ -1,7 +1,17 @@
 """Imports every model module so that `Base.metadata` knows all tables (Alembic, tests)."""
 
+from app.admin.models import AdminUser, AuditEvent, LoginAttempt
 from app.contact.models import ContactRequest
 from app.outbox.models import OutboxMessage
 from app.studies.models import SearchTerm, Site, Study
 
-__all__ = ["ContactRequest", "OutboxMessage", "SearchTerm", "Site", "Study"]
+__all__ = [
+    "AdminUser",
+    "AuditEvent",
+    "ContactRequest",
+    "LoginAttempt",
+    "OutboxMessage",
+    "SearchTerm",
+    "Site",
+    "Study",
+]

@@ -160,8 +160,12 @@ def queue_emails(
     routing: Routing,
     settings: Settings,
     now: dt.datetime,
+    site_email_only: bool = False,
 ) -> None:
-    """The site's email (when an address is known) and the patient's copy."""
+    """The site's email (when an address is known) and the patient's copy.
+
+    `site_email_only` is for a flagged request routed later: the patient has their copy.
+    """
     domain = _mail_domain(settings)
     context = {
         "request": request,
@@ -190,6 +194,8 @@ def queue_emails(
             now=now,
             contact_request_id=request.id,
         )
+    if site_email_only:
+        return
     patient_mail = render_email("contact_patient", context)
     enqueue(
         session,

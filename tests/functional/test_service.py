@@ -77,3 +77,46 @@ def test_demo_data_command_loads_once(
     assert "already holds studies" in capsys.readouterr().out
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Study)) == 25
+
+
+def test_fetch_command_imports_from_a_local_stand_in_for_the_api(
+    cli_database: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`fetch-ctgov` against a local HTTP server that answers like API v2 (two pages)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs, urlsplit
+
+    pages = {"": ([f.study(), f.study()], "page-2"), "page-2": ([f.study()], None)}
+    seen: list[dict[str, list[str]]] = []
+
+    class FakeApi(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            query = parse_qs(urlsplit(self.path).query)
+            seen.append(query)
+            studies, token = pages[query.get("pageToken", [""])[0]]
+            body = json.dumps({"studies": studies, **({"nextPageToken": token} if token else {})})
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeApi)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv(
+            "TRIALFINDER_CTGOV_API_URL", f"http://127.0.0.1:{server.server_port}/api/v2"
+        )
+        get_settings.cache_clear()
+        code = cli.main(["fetch-ctgov", "--condition", "asthma", "--status", "RECRUITING", "-q"])
+    finally:
+        server.shutdown()
+        get_settings.cache_clear()
+    assert code == 0
+    assert "inserted 3, updated 0, unchanged 0, rejected 0" in capsys.readouterr().out
+    assert seen[0]["query.cond"] == ["asthma"]
+    assert seen[0]["filter.overallStatus"] == ["RECRUITING"]
+    assert seen[1]["pageToken"] == ["page-2"]

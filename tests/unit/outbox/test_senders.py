@@ -388,7 +388,7 @@ def test_auth_over_starttls(certificate: tuple[Path, Path]) -> None:
             starttls=True,
             ssl_context=client_tls_context(cert),
             username="trialfinder",
-            password="s3cret",  # noqa: S106 - test server credentials
+            password="s3cret",
         )
 
         sender.send(make_email())
@@ -407,7 +407,7 @@ def auth_sink() -> Iterator[SmtpSink]:
 
 def test_login_sends_username_and_password(auth_sink: SmtpSink) -> None:
     auth_sink.clear()
-    sender = smtp_sender(auth_sink, username="trialfinder", password="s3cret")  # noqa: S106 - test server
+    sender = smtp_sender(auth_sink, username="trialfinder", password="s3cret")
 
     sender.send(make_email())
 
@@ -416,7 +416,7 @@ def test_login_sends_username_and_password(auth_sink: SmtpSink) -> None:
 
 def test_wrong_password_is_permanent(auth_sink: SmtpSink) -> None:
     auth_sink.clear()
-    sender = smtp_sender(auth_sink, username="trialfinder", password="wrong")  # noqa: S106 - test server
+    sender = smtp_sender(auth_sink, username="trialfinder", password="wrong")
 
     error = delivery_error(sender, make_email())
 
@@ -436,7 +436,7 @@ def test_missing_login_on_a_server_requiring_auth_is_permanent(auth_sink: SmtpSi
 
 
 def test_login_to_a_server_without_auth_is_permanent(sink: SmtpSink) -> None:
-    sender = smtp_sender(sink, username="trialfinder", password="s3cret")  # noqa: S106 - test server
+    sender = smtp_sender(sink, username="trialfinder", password="s3cret")
 
     error = delivery_error(sender, make_email())
 
@@ -578,7 +578,7 @@ def test_sender_from_settings_picks_the_backend(tmp_path: Path) -> None:
             smtp_host="mail.example",
             smtp_port=587,
             smtp_username="user",
-            smtp_password="pass",  # noqa: S106 - not a real secret
+            smtp_password="pass",
             smtp_starttls=True,
             smtp_timeout=3,
         )

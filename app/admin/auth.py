@@ -1,0 +1,179 @@
+"""Administrator accounts: Argon2id passwords, signed session cookies, login throttling.
+
+A session is a signed, timestamped cookie holding the account id and its session nonce;
+logging out changes the nonce, which ends every session of the account at once. Failed
+logins are counted per account and per client address over a sliding window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from typing import Annotated
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from fastapi import Depends, HTTPException, Request, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from app.admin.models import AdminUser, AuditEvent, LoginAttempt
+from app.deps import DbSession
+
+COOKIE = "tf_admin"
+SESSION_SECONDS = 12 * 3600
+MIN_PASSWORD_LENGTH = 12
+THROTTLE_WINDOW = dt.timedelta(minutes=15)
+MAX_FAILURES_PER_ACCOUNT = 5
+MAX_FAILURES_PER_ADDRESS = 20
+
+_hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
+# Verifying against this keeps a login for an unknown account as slow as for a known one.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class NotLoggedIn(Exception):
+    """Raised by `require_admin`; the app turns it into a redirect to the login page."""
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    return _hasher.hash(password)
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def create_admin(session: Session, *, email: str, password: str, now: dt.datetime) -> AdminUser:
+    """A new account, or a new password for an existing one (which signs it out everywhere)."""
+    address = normalize_email(email)
+    if "@" not in address or any(ch.isspace() for ch in address):
+        raise ValueError("that does not look like an email address")
+    user = session.scalar(select(AdminUser).where(AdminUser.email == address))
+    if user is None:
+        user = AdminUser(email=address, created_at=now, is_active=True)
+        session.add(user)
+    user.password_hash = hash_password(password)
+    user.session_nonce = secrets.token_urlsafe(24)
+    return user
+
+
+def audit(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    now: dt.datetime,
+    target: str | None = None,
+    **details: object,
+) -> None:
+    session.add(AuditEvent(at=now, actor=actor, action=action, target=target, details=details))
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: AdminUser | None
+    throttled: bool = False
+
+
+def _recent_failures(
+    session: Session, column: InstrumentedAttribute[str], value: str, now: dt.datetime
+) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(LoginAttempt)
+            .where(column == value, LoginAttempt.success.is_(False))
+            .where(LoginAttempt.at > now - THROTTLE_WINDOW)
+        )
+        or 0
+    )
+
+
+def authenticate(
+    session: Session, *, email: str, password: str, address: str, now: dt.datetime
+) -> LoginResult:
+    """Check a login; every attempt is recorded, and too many failures lock it out a while.
+
+    The answer never says whether the account exists.
+    """
+    account = normalize_email(email)[:254]
+    throttled = (
+        _recent_failures(session, LoginAttempt.email, account, now) >= MAX_FAILURES_PER_ACCOUNT
+        or _recent_failures(session, LoginAttempt.address, address, now) >= MAX_FAILURES_PER_ADDRESS
+    )
+    user = session.scalar(
+        select(AdminUser).where(AdminUser.email == account, AdminUser.is_active.is_(True))
+    )
+    ok = False
+    if not throttled:
+        try:
+            ok = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            ok = False
+        ok = ok and user is not None
+    session.add(LoginAttempt(email=account, address=address[:64], at=now, success=ok))
+    if ok and user is not None:
+        if _hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = _hasher.hash(password)
+        user.last_login_at = now
+        return LoginResult(user)
+    return LoginResult(None, throttled=throttled)
+
+
+def _serializer(request: Request) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(request.app.state.settings.secret_key, salt="admin-session")
+
+
+def start_session(request: Request, response: Response, user: AdminUser) -> None:
+    settings = request.app.state.settings
+    response.set_cookie(
+        COOKIE,
+        _serializer(request).dumps([user.id, user.session_nonce]),
+        max_age=SESSION_SECONDS,
+        httponly=True,
+        samesite="strict",
+        secure=settings.env != "development",
+        path="/admin",
+    )
+
+
+def end_session(response: Response) -> None:
+    response.delete_cookie(COOKIE, path="/admin")
+
+
+def current_admin(request: Request, session: Session) -> AdminUser | None:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    try:
+        user_id, nonce = _serializer(request).loads(token, max_age=SESSION_SECONDS)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    user = session.get(AdminUser, user_id) if isinstance(user_id, int) else None
+    if user is None or not user.is_active or not isinstance(nonce, str):
+        return None
+    if not secrets.compare_digest(user.session_nonce, nonce):
+        return None
+    return user
+
+
+def require_admin(request: Request, session: DbSession) -> AdminUser:
+    """Dependency for every admin page and action: the logged-in administrator, or out."""
+    user = current_admin(request, session)
+    if user is None:
+        if request.method in ("GET", "HEAD"):
+            raise NotLoggedIn
+        raise HTTPException(status_code=403, detail="Please log in.")
+    return user
+
+
+Admin = Annotated[AdminUser, Depends(require_admin)]
