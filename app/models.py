@@ -1,6 +1,6 @@
 """Imports every model module so that `Base.metadata` knows all tables (Alembic, tests)."""
 
-from app.admin.models import AdminUser, AuditEvent, LoginAttempt
+from app.admin.models import AdminUser, AuditEvent, ImportJob, LoginAttempt
 from app.contact.models import ContactRequest
 from app.outbox.models import OutboxMessage
 from app.studies.models import SearchTerm, Site, Study
@@ -9,6 +9,7 @@ __all__ = [
     "AdminUser",
     "AuditEvent",
     "ContactRequest",
+    "ImportJob",
     "LoginAttempt",
     "OutboxMessage",
     "SearchTerm",

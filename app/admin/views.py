@@ -6,7 +6,6 @@ token. Personal data of patients is shown here and nowhere else.
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -28,6 +27,7 @@ from app.admin.auth import (
     start_session,
 )
 from app.admin.models import AuditEvent
+from app.admin.pages import check_csrf, now, render, safe_next
 from app.contact.models import ContactRequest
 from app.contact.routing import route_request
 from app.contact.service import queue_emails
@@ -41,40 +41,11 @@ PAGE_SIZE = 50
 REQUEST_STATES = ("flagged", "failed", "pending", "sent")
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _render(
-    request: Request, name: str, context: dict[str, Any], status_code: int = 200
-) -> Response:
-    token, nonce = csrf.issue_token(request)
-    response: Response = request.app.state.templates.TemplateResponse(
-        request, name, {**context, "csrf_token": token}, status_code=status_code
-    )
-    csrf.set_cookie(request, response, nonce)
-    return response
-
-
-def _check_csrf(request: Request, token: str) -> None:
-    if not csrf.check(request, token):
-        raise HTTPException(
-            status_code=403, detail="The form expired; please go back and try again."
-        )
-
-
-def _safe_next(target: str | None) -> str:
-    # Only paths inside the admin area: never an open redirect to another site.
-    if target and target.startswith("/admin") and not target.startswith("//"):
-        return target
-    return "/admin"
-
-
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, session: DbSession, next: str | None = None) -> Response:
     if current_admin(request, session) is not None:
-        return RedirectResponse(_safe_next(next), status_code=303)
-    return _render(request, "admin/login.html", {"next": _safe_next(next), "error": None})
+        return RedirectResponse(safe_next(next), status_code=303)
+    return render(request, "admin/login.html", {"next": safe_next(next), "error": None})
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -87,25 +58,25 @@ def login(
     csrf_token: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     if not csrf.check(request, csrf_token):
-        context = {"next": _safe_next(next), "error": "The form expired. Please log in again."}
-        return _render(request, "admin/login.html", context, status_code=403)
-    now = _now()
+        context = {"next": safe_next(next), "error": "The form expired. Please log in again."}
+        return render(request, "admin/login.html", context, status_code=403)
+    when = now()
     result = authenticate(
-        session, email=email, password=password, address=client_address(request), now=now
+        session, email=email, password=password, address=client_address(request), now=when
     )
     if result.user is None:
-        audit(session, actor=email.strip().lower()[:254] or "-", action="login_failed", now=now)
+        audit(session, actor=email.strip().lower()[:254] or "-", action="login_failed", now=when)
         message = (
             "Too many failed attempts. Please wait 15 minutes and try again."
             if result.throttled
             else "That email address and password do not match an account."
         )
-        context = {"next": _safe_next(next), "error": message, "email": email}
-        return _render(
+        context = {"next": safe_next(next), "error": message, "email": email}
+        return render(
             request, "admin/login.html", context, status_code=429 if result.throttled else 401
         )
-    audit(session, actor=result.user.email, action="login", now=now)
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    audit(session, actor=result.user.email, action="login", now=when)
+    response = RedirectResponse(safe_next(next), status_code=303)
     start_session(request, response, result.user)
     return response
 
@@ -114,9 +85,9 @@ def login(
 def logout(
     request: Request, admin: Admin, session: DbSession, csrf_token: Annotated[str, Form()] = ""
 ) -> Response:
-    _check_csrf(request, csrf_token)
+    check_csrf(request, csrf_token)
     admin.session_nonce = secrets.token_urlsafe(24)  # ends this account's sessions everywhere
-    audit(session, actor=admin.email, action="logout", now=_now())
+    audit(session, actor=admin.email, action="logout", now=now())
     response = RedirectResponse("/admin/login", status_code=303)
     end_session(response)
     return response
@@ -140,7 +111,7 @@ def dashboard(request: Request, admin: Admin, session: DbSession) -> Response:
         ),
         "outbox": {s: by_status.get(s, 0) for s in (QUEUED, SENDING, SENT, FAILED)},
     }
-    return _render(request, "admin/dashboard.html", context)
+    return render(request, "admin/dashboard.html", context)
 
 
 def _state_filter(state: str) -> Any:
@@ -205,7 +176,7 @@ def requests_list(
         "total": total,
         "query": urlencode({k: v for k, v in filters.items() if v}),
     }
-    return _render(request, "admin/requests.html", context)
+    return render(request, "admin/requests.html", context)
 
 
 def _get_request(session: Session, request_id: int) -> ContactRequest:
@@ -233,7 +204,7 @@ def request_detail(request: Request, request_id: int, admin: Admin, session: DbS
         "site": site,
         "state": request_state(contact, messages),
     }
-    return _render(request, "admin/request.html", context)
+    return render(request, "admin/request.html", context)
 
 
 @router.post("/requests/{request_id}/reroute")
@@ -245,7 +216,7 @@ def reroute(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Route a flagged request again (after its site's contact address was fixed)."""
-    _check_csrf(request, csrf_token)
+    check_csrf(request, csrf_token)
     contact = _get_request(session, request_id)
     study = session.get(Study, contact.study_id) if contact.study_id else None
     site = session.get(Site, contact.site_id) if contact.site_id else None
@@ -261,14 +232,14 @@ def reroute(
                 site=site,
                 routing=routing,
                 settings=settings,
-                now=_now(),
+                now=now(),
                 site_email_only=True,
             )
             audit(
                 session,
                 actor=admin.email,
                 action="request.reroute",
-                now=_now(),
+                now=now(),
                 target=f"contact_request:{contact.id}",
                 routing=routing.kind,
             )
@@ -286,7 +257,7 @@ def fix_site_email(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Set the email address of a site's first contact (adding a contact if it has none)."""
-    _check_csrf(request, csrf_token)
+    check_csrf(request, csrf_token)
     site = session.get(Site, site_id)
     if site is None:
         raise HTTPException(status_code=404)
@@ -305,12 +276,12 @@ def fix_site_email(
         session,
         actor=admin.email,
         action="site.contact_email",
-        now=_now(),
+        now=now(),
         target=f"site:{site.id}",
         old=old,
         new=new_address,
     )
-    return RedirectResponse(_safe_next(back), status_code=303)
+    return RedirectResponse(safe_next(back), status_code=303)
 
 
 @router.get("/outbox", response_class=HTMLResponse)
@@ -336,7 +307,7 @@ def outbox(
         "total": total,
         "statuses": (QUEUED, SENDING, SENT, FAILED),
     }
-    return _render(request, "admin/outbox.html", context)
+    return render(request, "admin/outbox.html", context)
 
 
 @router.post("/outbox/{message_id}/retry")
@@ -348,18 +319,18 @@ def retry(
     back: Annotated[str, Form(max_length=500)] = "/admin/outbox",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    _check_csrf(request, csrf_token)
+    check_csrf(request, csrf_token)
     message = session.get(OutboxMessage, message_id)
     if message is not None and message.status == FAILED:
-        retry_failed(session, message, now=_now())
+        retry_failed(session, message, now=now())
         audit(
             session,
             actor=admin.email,
             action="outbox.retry",
-            now=_now(),
+            now=now(),
             target=f"outbox_message:{message.id}",
         )
-    return RedirectResponse(_safe_next(back), status_code=303)
+    return RedirectResponse(safe_next(back), status_code=303)
 
 
 @router.get("/audit", response_class=HTMLResponse)
@@ -373,4 +344,4 @@ def audit_log(request: Request, admin: Admin, session: DbSession, page: int = 1)
         .offset((page - 1) * PAGE_SIZE)
     ).all()
     context = {"admin": admin, "rows": rows, "page": page, "pages": max(1, -(-total // PAGE_SIZE))}
-    return _render(request, "admin/audit.html", context)
+    return render(request, "admin/audit.html", context)

@@ -30,6 +30,26 @@ from app.studies.models import SearchTerm, Site, Study
 from app.studies.text import normalize
 
 BATCH_SIZE = 500
+# Study fields an administrator may edit and an import keeps (Study.admin_overrides).
+EDITABLE_FIELDS = frozenset(
+    {
+        "brief_title",
+        "official_title",
+        "brief_summary",
+        "overall_status",
+        "conditions",
+        "keywords",
+        "eligibility_criteria",
+        "sex",
+        "min_age",
+        "max_age",
+        "min_age_years",
+        "max_age_years",
+        "healthy_volunteers",
+        "search_conditions",
+        "search_title",
+    }
+)
 # Inserts go through Core: the ORM's bulk path costs more than the database work here.
 STUDIES = cast(Table, Study.__table__)
 SITES = cast(Table, Site.__table__)
@@ -187,6 +207,13 @@ def _study_values(record: StudyRecord, digest: str, now: dt.datetime) -> dict[st
     return values
 
 
+def _edited(edits: dict[str, Any] | None) -> dict[str, Any]:
+    """The edited fields an import must keep, with the search columns they feed."""
+    if not edits:
+        return {}
+    return {k: v for k, v in edits.items() if k in EDITABLE_FIELDS}
+
+
 def _site_values(site: SiteRecord, study_id: int, position: int) -> dict[str, Any]:
     return {**vars(site), "study_id": study_id, "position": position}
 
@@ -225,8 +252,14 @@ def _add_terms(session: Session, records: list[StudyRecord]) -> None:
 def _sync_sites(session: Session, study_ids: dict[str, int], records: list[StudyRecord]) -> None:
     """Make each study's sites equal to its record's, keeping ids of sites that remain."""
     existing: dict[int, list[Site]] = {}
+    # Sites an administrator added or edited are theirs: the import leaves them alone and
+    # does not add the registry's copy of such a site beside it.
+    managed: set[tuple[int, tuple[str, ...]]] = set()
     for site in session.scalars(select(Site).where(Site.study_id.in_(study_ids.values()))):
-        existing.setdefault(site.study_id, []).append(site)
+        if site.admin_managed:
+            managed.add((site.study_id, _site_key(site)))
+        else:
+            existing.setdefault(site.study_id, []).append(site)
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     deletes: list[int] = []
@@ -236,6 +269,8 @@ def _sync_sites(session: Session, study_ids: dict[str, int], records: list[Study
         for site in existing.get(study_id, []):
             pool.setdefault(_site_key(site), []).append(site)
         for position, new in enumerate(record.sites):
+            if (study_id, _site_key(new)) in managed:
+                continue
             values = _site_values(new, study_id, position)
             candidates = pool.get(_site_key(new))
             if candidates:
@@ -267,9 +302,12 @@ def _write_batch(session: Session, batch: list[_Pending], now: dt.datetime) -> t
     digests = {p.record.nct_id: p.digest for p in batch}
     records = [p.record for p in batch]
     rows = session.execute(
-        select(Study.id, Study.nct_id, Study.source_hash).where(Study.nct_id.in_(digests))
+        select(Study.id, Study.nct_id, Study.source_hash, Study.admin_overrides).where(
+            Study.nct_id.in_(digests)
+        )
     ).all()
-    known = {nct: (study_id, digest) for study_id, nct, digest in rows}
+    known = {nct: (study_id, digest) for study_id, nct, digest, _ in rows}
+    overrides = {nct: edits for _, nct, _, edits in rows if edits}
     new = [r for r in records if r.nct_id not in known]
     changed = [r for r in records if r.nct_id in known and known[r.nct_id][1] != digests[r.nct_id]]
     unchanged = len(records) - len(new) - len(changed)
@@ -284,10 +322,15 @@ def _write_batch(session: Session, batch: list[_Pending], now: dt.datetime) -> t
         )
         ids.update({nct: study_id for study_id, nct in result.all()})
     if changed:
+        # An administrator's edits win over the registry (see Study.admin_overrides).
         session.execute(
             update(Study),
             [
-                {"id": known[r.nct_id][0], **_study_values(r, digests[r.nct_id], now)}
+                {
+                    "id": known[r.nct_id][0],
+                    **_study_values(r, digests[r.nct_id], now),
+                    **_edited(overrides.get(r.nct_id)),
+                }
                 for r in changed
             ],
         )

@@ -71,6 +71,9 @@ class Study(Base):
     search_mesh: Mapped[str] = mapped_column(Text, default="")
     search_title: Mapped[str] = mapped_column(Text, default="")
     source_hash: Mapped[str] = mapped_column(String(64))
+    # Fields an administrator edited: {field: value}. The importer applies them over the
+    # registry's values, so a ClinicalTrials.gov import never undoes an edit.
+    admin_overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
@@ -103,6 +106,8 @@ class Site(Base):
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Added or edited by an administrator: the importer leaves such a site alone.
+    admin_managed: Mapped[bool] = mapped_column(Boolean, default=False)
 
     study: Mapped[Study] = relationship(back_populates="sites")
 
