@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, cast
@@ -189,11 +189,12 @@ def read_records(paths: Iterable[str], *, stdin: IO[str] | None = None) -> Itera
 # --- writing ---------------------------------------------------------------------------
 
 
-def _search_columns(record: StudyRecord) -> dict[str, str]:
-    titles = [record.brief_title, record.official_title or "", record.acronym or ""]
+def search_columns(study: StudyRecord | Study) -> dict[str, str]:
+    """The normalised text the full-text indexes read, from a record or an edited study."""
+    titles = [study.brief_title, study.official_title or "", study.acronym or ""]
     return {
-        "search_conditions": normalize(" ; ".join(record.conditions + record.keywords)),
-        "search_mesh": normalize(" ; ".join(record.mesh_terms + record.mesh_ancestors)),
+        "search_conditions": normalize(" ; ".join(study.conditions + study.keywords)),
+        "search_mesh": normalize(" ; ".join(study.mesh_terms + study.mesh_ancestors)),
         "search_title": normalize(" ; ".join(titles)),
     }
 
@@ -201,7 +202,7 @@ def _search_columns(record: StudyRecord) -> dict[str, str]:
 def _study_values(record: StudyRecord, digest: str, now: dt.datetime) -> dict[str, Any]:
     values = dict(vars(record))
     del values["sites"]
-    values.update(_search_columns(record))
+    values.update(search_columns(record))
     values["source_hash"] = digest
     values["updated_at"] = now
     return values
@@ -236,10 +237,11 @@ def record_hash(record: StudyRecord) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def _add_terms(session: Session, records: list[StudyRecord]) -> None:
+def add_terms(session: Session, studies: Sequence[StudyRecord | Study]) -> None:
+    """Add the studies' words to the vocabulary that typo tolerance draws on."""
     terms: set[str] = set()
-    for record in records:
-        for text in _search_columns(record).values():
+    for study in studies:
+        for text in search_columns(study).values():
             terms.update(w for w in text.split() if 3 <= len(w) <= 100)
     if not terms:
         return
@@ -255,7 +257,9 @@ def _sync_sites(session: Session, study_ids: dict[str, int], records: list[Study
     # Sites an administrator added or edited are theirs: the import leaves them alone and
     # does not add the registry's copy of such a site beside it.
     managed: set[tuple[int, tuple[str, ...]]] = set()
-    for site in session.scalars(select(Site).where(Site.study_id.in_(study_ids.values()))):
+    # populate_existing: the rows as they are now, even if this session saw them before.
+    current = select(Site).where(Site.study_id.in_(study_ids.values()))
+    for site in session.scalars(current.execution_options(populate_existing=True)):
         if site.admin_managed:
             managed.add((site.study_id, _site_key(site)))
         else:
@@ -336,7 +340,7 @@ def _write_batch(session: Session, batch: list[_Pending], now: dt.datetime) -> t
         )
         ids.update({r.nct_id: known[r.nct_id][0] for r in changed})
     _sync_sites(session, ids, new + changed)
-    _add_terms(session, new + changed)
+    add_terms(session, new + changed)
     return len(new), len(changed), unchanged
 
 

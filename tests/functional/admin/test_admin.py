@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import cli
-from app.admin.auth import MAX_FAILURES_PER_ACCOUNT, create_admin
+from app.admin.auth import MAX_FAILURES_PER_ACCOUNT
 from app.admin.models import AdminUser, AuditEvent
 from app.admin.views import router as admin_router
 from app.config import Settings, get_settings
@@ -25,47 +24,9 @@ from app.outbox.models import OutboxMessage
 from app.studies.models import Study
 from tests import factories as f
 from tests.conftest import NOW, load
+from tests.functional.admin.helpers import EMAIL, PASSWORD, log_in, token
 
-EMAIL = "admin@example.org"
-PASSWORD = "correct horse battery staple"
-
-
-def token(text: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', text)
-    assert match, "no CSRF token on the page"
-    return match.group(1)
-
-
-@pytest.fixture
-def client(settings: Settings, db_sessionmaker: Any) -> Iterator[TestClient]:
-    """Over https, as the admin area is served outside development (Secure cookies)."""
-    from app.main import create_app
-
-    app = create_app(settings)
-    app.state.sessionmaker = db_sessionmaker
-    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as client:
-        yield client
-
-
-@pytest.fixture
-def admin(session: Session) -> AdminUser:
-    user = create_admin(session, email=EMAIL, password=PASSWORD, now=NOW)
-    session.commit()
-    return user
-
-
-def log_in(client: TestClient, email: str = EMAIL, password: str = PASSWORD) -> Any:
-    page = client.get("/admin/login")
-    return client.post(
-        "/admin/login",
-        data={
-            "email": email,
-            "password": password,
-            "csrf_token": token(page.text),
-            "next": "/admin",
-        },
-        follow_redirects=False,
-    )
+__all__ = ["log_in", "token"]  # other admin tests import these from here too
 
 
 def test_every_admin_route_needs_a_login(client: TestClient) -> None:

@@ -1,0 +1,487 @@
+"""Editing listings: studies and their sites, with server-side validation and an audit trail.
+
+An edited study field is protected from the next ClinicalTrials.gov import: it is kept in
+`Study.admin_overrides`, which the importer applies over the registry's values (the page
+says so, and "Undo my edits" hands the fields back to the registry). A site added or
+edited here is marked `admin_managed`, and imports leave it alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from email_validator import EmailNotValidError, validate_email
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from app.admin.auth import Admin, audit
+from app.admin.pages import check_csrf, now, render
+from app.ctgov.importer import EDITABLE_FIELDS, add_terms, search_columns
+from app.ctgov.schemas import NCT_ID, STATUSES, age_in_years
+from app.deps import DbSession
+from app.studies.models import Site, Study
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+PAGE_SIZE = 50
+MAX_TEXT = 20_000
+SEXES = ("ALL", "FEMALE", "MALE")
+
+
+async def _form(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {k: v.strip() for k, v in form.items() if isinstance(v, str)}
+
+
+# Read before the session dependency, so the routes can be plain `def` (thread pool) and
+# hold no database connection while a body arrives.
+FormFields = Annotated[dict[str, str], Depends(_form)]
+
+
+def _lines(text: str) -> list[str]:
+    return list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
+
+
+def _clean_text(value: str, *, required: bool, limit: int = MAX_TEXT) -> str | None:
+    if required and not value:
+        raise ValueError("This is required.")
+    if len(value) > limit:
+        raise ValueError(f"Please keep this under {limit:,} characters.")
+    if "\x00" in value:
+        raise ValueError("Remove the invisible control characters.")
+    return value or None
+
+
+@dataclass
+class StudyForm:
+    values: dict[str, Any]
+    errors: dict[str, str]
+
+
+def parse_study_form(data: dict[str, str]) -> StudyForm:
+    """Validate the study form into model values; every problem is reported by field."""
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+
+    def take(field: str, check: Any) -> None:
+        try:
+            values[field] = check(data.get(field, ""))
+        except ValueError as exc:
+            errors[field] = str(exc)
+
+    take("brief_title", lambda v: _clean_text(v, required=True, limit=500))
+    take("official_title", lambda v: _clean_text(v, required=False, limit=1000))
+    take("brief_summary", lambda v: _clean_text(v, required=False))
+    take("eligibility_criteria", lambda v: _clean_text(v, required=False))
+    take("conditions", lambda v: _lines(_clean_text(v, required=True, limit=5000) or ""))
+    take("keywords", lambda v: _lines(_clean_text(v, required=False, limit=5000) or ""))
+
+    status = data.get("overall_status", "").upper()
+    if status not in STATUSES:
+        errors["overall_status"] = "Choose a status from the list."
+    values["overall_status"] = status
+    sex = data.get("sex", "ALL").upper()
+    if sex not in SEXES:
+        errors["sex"] = "Choose all, female or male."
+    values["sex"] = sex
+    for field in ("min_age", "max_age"):
+        text = data.get(field, "")
+        try:
+            years = age_in_years(text or None)
+        except ValueError:
+            errors[field] = (
+                'Write an age like "18 Years", "6 Months" or "2 Weeks", or leave it empty.'
+            )
+            years = None
+        values[field], values[f"{field}_years"] = text or None, years
+    low, high = values.get("min_age_years"), values.get("max_age_years")
+    if low is not None and high is not None and low > high:
+        errors["max_age"] = "The maximum age is below the minimum age."
+    values["healthy_volunteers"] = {"yes": True, "no": False}.get(
+        data.get("healthy_volunteers", "")
+    )
+    return StudyForm(values, errors)
+
+
+def apply_study_edit(study: Study, values: dict[str, Any]) -> list[str]:
+    """Set the edited fields, remember them as overrides, refresh the search text."""
+    changed = [k for k, v in values.items() if getattr(study, k) != v]
+    for field in changed:
+        setattr(study, field, values[field])
+    overrides = dict(study.admin_overrides or {})
+    overrides.update({k: values[k] for k in changed})
+    for column, text in search_columns(study).items():
+        setattr(study, column, text)
+        if column in EDITABLE_FIELDS and changed:
+            overrides[column] = text
+    study.admin_overrides = {k: v for k, v in overrides.items() if k in EDITABLE_FIELDS}
+    return changed
+
+
+@router.get("/studies", response_class=HTMLResponse)
+def studies_list(
+    request: Request, admin: Admin, session: DbSession, q: str = "", status: str = "", page: int = 1
+) -> Response:
+    query = select(Study)
+    text = q.strip()[:200]
+    if text:
+        pattern = f"%{text.replace('%', '').replace('_', '')}%"
+        query = query.where(or_(Study.nct_id == text.upper(), Study.brief_title.ilike(pattern)))
+    if status.upper() in STATUSES:
+        query = query.where(Study.overall_status == status.upper())
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = max(1, page)
+    rows = session.scalars(
+        query.order_by(Study.nct_id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ).all()
+    context = {
+        "admin": admin,
+        "rows": rows,
+        "q": q,
+        "status": status.upper(),
+        "statuses": STATUSES,
+        "page": page,
+        "pages": max(1, -(-total // PAGE_SIZE)),
+        "total": total,
+    }
+    return render(request, "admin/studies.html", context)
+
+
+def _study_or_404(session: Session, study_id: int) -> Study:
+    study = session.get(Study, study_id)
+    if study is None:
+        raise HTTPException(status_code=404)
+    return study
+
+
+def _study_page(
+    request: Request,
+    admin: Any,
+    study: Study | None,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    context = {
+        "admin": admin,
+        "study": study,
+        "values": values,
+        "errors": errors,
+        "statuses": STATUSES,
+        "sexes": SEXES,
+    }
+    return render(request, "admin/study.html", context, status_code=status_code)
+
+
+def _values_of(study: Study) -> dict[str, Any]:
+    return {
+        "brief_title": study.brief_title,
+        "official_title": study.official_title or "",
+        "brief_summary": study.brief_summary or "",
+        "overall_status": study.overall_status,
+        "conditions": "\n".join(study.conditions),
+        "keywords": "\n".join(study.keywords),
+        "eligibility_criteria": study.eligibility_criteria or "",
+        "sex": study.sex,
+        "min_age": study.min_age or "",
+        "max_age": study.max_age or "",
+        "healthy_volunteers": {True: "yes", False: "no"}.get(study.healthy_volunteers, ""),  # type: ignore[arg-type]
+    }
+
+
+@router.get("/studies/new", response_class=HTMLResponse)
+def new_study_page(request: Request, admin: Admin) -> Response:
+    return _study_page(request, admin, None, {"overall_status": "RECRUITING", "sex": "ALL"}, {})
+
+
+@router.post("/studies/new", response_class=HTMLResponse)
+def create_study(request: Request, data: FormFields, admin: Admin, session: DbSession) -> Response:
+    check_csrf(request, data.get("csrf_token", ""))
+    form = parse_study_form(data)
+    nct_id = data.get("nct_id", "").upper()
+    if not NCT_ID.match(nct_id):
+        form.errors["nct_id"] = "An NCT ID is NCT followed by 8 digits, like NCT01234567."
+    elif session.scalar(select(Study.id).where(Study.nct_id == nct_id)):
+        form.errors["nct_id"] = "A study with this NCT ID exists already."
+    if form.errors:
+        return _study_page(request, admin, None, data, form.errors, status_code=422)
+    when = now()
+    study = Study(
+        nct_id=nct_id,
+        source_hash="",
+        imported_at=when,
+        updated_at=when,
+        phases=[],
+        mesh_terms=[],
+        mesh_ancestors=[],
+        central_contacts=[],
+        admin_overrides={},
+        search_conditions="",
+        search_mesh="",
+        search_title="",
+        **_empty(form.values),
+    )
+    apply_study_edit(study, form.values)
+    session.add(study)
+    session.flush()
+    add_terms(session, [study])
+    audit(session, actor=admin.email, action="study.create", now=when, target=f"study:{nct_id}")
+    return RedirectResponse(f"/admin/studies/{study.id}", status_code=303)
+
+
+def _empty(values: dict[str, Any]) -> dict[str, Any]:
+    """Placeholder values for a new study, replaced by apply_study_edit right after."""
+    return {k: ([] if isinstance(v, list) else None) for k, v in values.items()} | {
+        "brief_title": "",
+        "overall_status": values["overall_status"],
+        "sex": values["sex"],
+    }
+
+
+@router.get("/studies/{study_id}", response_class=HTMLResponse)
+def edit_study_page(request: Request, study_id: int, admin: Admin, session: DbSession) -> Response:
+    study = _study_or_404(session, study_id)
+    return _study_page(request, admin, study, _values_of(study), {})
+
+
+@router.post("/studies/{study_id}", response_class=HTMLResponse)
+def edit_study(
+    request: Request, study_id: int, data: FormFields, admin: Admin, session: DbSession
+) -> Response:
+    check_csrf(request, data.get("csrf_token", ""))
+    study = _study_or_404(session, study_id)
+    form = parse_study_form(data)
+    if form.errors:
+        return _study_page(request, admin, study, data, form.errors, status_code=422)
+    changed = apply_study_edit(study, form.values)
+    if changed:
+        study.updated_at = now()
+        add_terms(session, [study])
+        audit(
+            session,
+            actor=admin.email,
+            action="study.edit",
+            now=now(),
+            target=f"study:{study.nct_id}",
+            fields=sorted(changed),
+        )
+    return RedirectResponse(f"/admin/studies/{study.id}", status_code=303)
+
+
+@router.post("/studies/{study_id}/revert")
+def revert_study(
+    request: Request, study_id: int, data: FormFields, admin: Admin, session: DbSession
+) -> Response:
+    """Give the edited fields back to the registry: the next import overwrites them."""
+    check_csrf(request, data.get("csrf_token", ""))
+    study = _study_or_404(session, study_id)
+    fields = sorted(study.admin_overrides or {})
+    study.admin_overrides = {}
+    study.source_hash = ""  # so that the next import rewrites the study from the registry
+    audit(
+        session,
+        actor=admin.email,
+        action="study.revert",
+        now=now(),
+        target=f"study:{study.nct_id}",
+        fields=fields,
+    )
+    return RedirectResponse(f"/admin/studies/{study.id}", status_code=303)
+
+
+@router.post("/studies/{study_id}/delete")
+def delete_study(
+    request: Request, study_id: int, data: FormFields, admin: Admin, session: DbSession
+) -> Response:
+    check_csrf(request, data.get("csrf_token", ""))
+    study = _study_or_404(session, study_id)
+    audit(
+        session, actor=admin.email, action="study.delete", now=now(), target=f"study:{study.nct_id}"
+    )
+    session.delete(study)
+    return RedirectResponse("/admin/studies", status_code=303)
+
+
+# --- sites -----------------------------------------------------------------------------
+
+
+def parse_site_form(data: dict[str, str]) -> StudyForm:
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for field, required, limit in (
+        ("facility", True, 500),
+        ("city", False, 200),
+        ("state", False, 200),
+        ("zip", False, 40),
+        ("country", True, 200),
+    ):
+        try:
+            values[field] = _clean_text(data.get(field, ""), required=required, limit=limit)
+        except ValueError as exc:
+            errors[field] = str(exc)
+    status = data.get("status", "").upper()
+    if status and status not in STATUSES:
+        errors["status"] = "Choose a status from the list."
+    values["status"] = status or None
+    for field, bound in (("lat", 90), ("lon", 180)):
+        text = data.get(field, "")
+        try:
+            number = float(text) if text else None
+        except ValueError:
+            number = None
+            errors[field] = "Write a number in decimal degrees, like 41.8781."
+        if number is not None and not -bound <= number <= bound:
+            errors[field] = f"Must be between -{bound} and {bound}."
+        values[field] = number
+    if (values.get("lat") is None) != (values.get("lon") is None) and "lat" not in errors:
+        errors["lat"] = "Give both latitude and longitude, or neither."
+    contact: dict[str, Any] = {}
+    for key in ("name", "phone"):
+        text = data.get(f"contact_{key}", "")
+        if len(text) > 200:
+            errors[f"contact_{key}"] = "Please keep this under 200 characters."
+        elif text:
+            contact[key] = text
+    email = data.get("contact_email", "")
+    if email:
+        try:
+            result = validate_email(email, check_deliverability=False, allow_smtputf8=False)
+            contact["email"] = result.ascii_email or result.normalized
+        except EmailNotValidError:
+            errors["contact_email"] = "Enter an email address like name@example.org."
+    values["contact"] = contact
+    return StudyForm(values, errors)
+
+
+def _site_values_of(site: Site) -> dict[str, Any]:
+    first = site.contacts[0] if site.contacts else {}
+    return {
+        "facility": site.facility or "",
+        "city": site.city or "",
+        "state": site.state or "",
+        "zip": site.zip or "",
+        "country": site.country or "",
+        "status": site.status or "",
+        "lat": "" if site.lat is None else str(site.lat),
+        "lon": "" if site.lon is None else str(site.lon),
+        "contact_name": first.get("name", ""),
+        "contact_email": first.get("email", ""),
+        "contact_phone": first.get("phone", ""),
+    }
+
+
+def _site_page(
+    request: Request,
+    admin: Any,
+    study: Study,
+    site: Site | None,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    context = {
+        "admin": admin,
+        "study": study,
+        "site": site,
+        "values": values,
+        "errors": errors,
+        "statuses": STATUSES,
+    }
+    return render(request, "admin/site.html", context, status_code=status_code)
+
+
+def _apply_site(site: Site, values: dict[str, Any]) -> None:
+    for field in ("facility", "city", "state", "zip", "country", "status", "lat", "lon"):
+        setattr(site, field, values[field])
+    contacts = [dict(c) for c in site.contacts]
+    if values["contact"]:
+        contacts = [values["contact"], *contacts[1:]]
+    elif contacts:
+        contacts = contacts[1:]
+    site.contacts = contacts
+    site.admin_managed = True
+
+
+@router.get("/studies/{study_id}/sites/new", response_class=HTMLResponse)
+def new_site_page(request: Request, study_id: int, admin: Admin, session: DbSession) -> Response:
+    return _site_page(request, admin, _study_or_404(session, study_id), None, {}, {})
+
+
+@router.post("/studies/{study_id}/sites/new", response_class=HTMLResponse)
+def create_site(
+    request: Request, study_id: int, data: FormFields, admin: Admin, session: DbSession
+) -> Response:
+    check_csrf(request, data.get("csrf_token", ""))
+    study = _study_or_404(session, study_id)
+    form = parse_site_form(data)
+    if form.errors:
+        return _site_page(request, admin, study, None, data, form.errors, status_code=422)
+    position = max((s.position for s in study.sites), default=-1) + 1
+    site = Site(study_id=study.id, position=position, contacts=[])
+    _apply_site(site, form.values)
+    session.add(site)
+    session.flush()
+    audit(
+        session,
+        actor=admin.email,
+        action="site.create",
+        now=now(),
+        target=f"site:{site.id}",
+        study=study.nct_id,
+    )
+    return RedirectResponse(f"/admin/studies/{study.id}", status_code=303)
+
+
+def _site_or_404(session: Session, site_id: int) -> Site:
+    site = session.get(Site, site_id)
+    if site is None:
+        raise HTTPException(status_code=404)
+    return site
+
+
+@router.get("/sites/{site_id}", response_class=HTMLResponse)
+def edit_site_page(request: Request, site_id: int, admin: Admin, session: DbSession) -> Response:
+    site = _site_or_404(session, site_id)
+    return _site_page(request, admin, site.study, site, _site_values_of(site), {})
+
+
+@router.post("/sites/{site_id}", response_class=HTMLResponse)
+def edit_site(
+    request: Request, site_id: int, data: FormFields, admin: Admin, session: DbSession
+) -> Response:
+    check_csrf(request, data.get("csrf_token", ""))
+    site = _site_or_404(session, site_id)
+    form = parse_site_form(data)
+    if form.errors:
+        return _site_page(request, admin, site.study, site, data, form.errors, status_code=422)
+    _apply_site(site, form.values)
+    audit(
+        session,
+        actor=admin.email,
+        action="site.edit",
+        now=now(),
+        target=f"site:{site.id}",
+        study=site.study.nct_id,
+    )
+    return RedirectResponse(f"/admin/studies/{site.study_id}", status_code=303)
+
+
+@router.post("/sites/{site_id}/delete")
+def delete_site(
+    request: Request, site_id: int, data: FormFields, admin: Admin, session: DbSession
+) -> Response:
+    check_csrf(request, data.get("csrf_token", ""))
+    site = _site_or_404(session, site_id)
+    study_id = site.study_id
+    audit(
+        session,
+        actor=admin.email,
+        action="site.delete",
+        now=now(),
+        target=f"site:{site.id}",
+        study=site.study.nct_id,
+    )
+    session.delete(site)
+    return RedirectResponse(f"/admin/studies/{study_id}", status_code=303)
