@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.admin.models import AdminUser, AuditEvent
-from app.admin.studies import router as studies_router
 from app.studies.models import Site, Study
 from tests import factories as f
 from tests.conftest import load
@@ -38,16 +35,6 @@ def post(client: TestClient, path: str, data: dict[str, str], page: str | None =
 
 def nct(record: dict[str, Any]) -> str:
     return str(record["protocolSection"]["identificationModule"]["nctId"])
-
-
-def test_every_studies_route_needs_a_login(client: TestClient) -> None:
-    for route in [r for r in studies_router.routes if isinstance(r, APIRoute)]:
-        path = re.sub(r"\{[^}]+\}", "1", route.path)
-        for method in route.methods or ():
-            response = client.request(method, path, follow_redirects=False)
-            assert response.status_code in (303, 401, 403), (method, path)
-            if response.status_code == 303:
-                assert response.headers["location"].startswith("/admin/login")
 
 
 def test_list_search_and_filter(client: TestClient, session: Session, admin: AdminUser) -> None:
