@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import RequestResponseEndpoint
 from starlette.requests import ClientDisconnect
 
+from app.admin import imports as admin_imports
 from app.admin import studies as admin_studies
 from app.admin import views as admin_views
 from app.admin.auth import NotLoggedIn
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(contact_views.router)
     app.include_router(admin_views.router)
     app.include_router(admin_studies.router)
+    app.include_router(admin_imports.router)
 
     # The place index takes a moment to build; build it before the first search needs it.
     threading.Thread(target=places.warm_up, name="geo-warm-up", daemon=True).start()
