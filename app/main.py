@@ -19,7 +19,7 @@ from starlette.requests import ClientDisconnect
 from app.admin import imports as admin_imports
 from app.admin import studies as admin_studies
 from app.admin import views as admin_views
-from app.admin.auth import NotLoggedIn
+from app.admin.auth import NotLoggedIn, has_signed_session
 from app.config import Settings, get_settings
 from app.contact import views as contact_views
 from app.db import session_factory
@@ -30,6 +30,7 @@ from app.templating import make_templates
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 log = logging.getLogger("trialfinder")
+MAX_ADMIN_BODY = 210 * 1024 * 1024  # the import upload cap plus room for the form
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -60,6 +61,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = session_factory(settings)
     app.state.templates = make_templates()
     hsts = settings.env == "production"
+
+    @app.middleware("http")
+    async def admin_gate(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        # Refuse admin writes without a validly signed session, and over-large bodies,
+        # before the body is read: an anonymous 300 MB upload must not be stored first.
+        # (The route's own `require_admin` still checks the account and its nonce.)
+        if request.method == "POST" and request.url.path.startswith("/admin/"):
+            length = request.headers.get("content-length", "")
+            if length.isdigit() and int(length) > MAX_ADMIN_BODY:
+                return PlainTextResponse("request too large", status_code=413)
+            if request.url.path != "/admin/login" and not has_signed_session(request):
+                return PlainTextResponse("please log in", status_code=403)
+        return await call_next(request)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: RequestResponseEndpoint) -> Response:
@@ -107,6 +121,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if _wants_json(request):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        if request.url.path.startswith("/admin/") and exc.status_code != 404:
+            # Administrators get the reason (an expired form, an invalid address) in their
+            # own layout, not the patients' "start again from the search page".
+            titles = {403: "Not allowed", 413: "Too large", 422: "Please check what you sent"}
+            admin_page: Response = templates.TemplateResponse(
+                request,
+                "admin/error.html",
+                {
+                    "title": titles.get(exc.status_code, "Something went wrong"),
+                    "detail": exc.detail,
+                },
+                status_code=exc.status_code,
+            )
+            return admin_page
         name = "errors/404.html" if exc.status_code == 404 else "errors/error.html"
         response: Response = templates.TemplateResponse(
             request, name, {"status_code": exc.status_code}, status_code=exc.status_code

@@ -45,7 +45,8 @@ def hash_password(password: str) -> str:
 
 
 def normalize_email(email: str) -> str:
-    return email.strip().lower()
+    # Printable characters only: a NUL would make PostgreSQL refuse the attempt's record.
+    return "".join(ch for ch in email if ch.isprintable()).strip().lower()[:254]
 
 
 def create_admin(session: Session, *, email: str, password: str, now: dt.datetime) -> AdminUser:
@@ -148,6 +149,18 @@ def start_session(request: Request, response: Response, user: AdminUser) -> None
 
 def end_session(response: Response) -> None:
     response.delete_cookie(COOKIE, path="/admin")
+
+
+def has_signed_session(request: Request) -> bool:
+    """A session cookie we signed and that has not expired (no database look-up)."""
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return False
+    try:
+        _serializer(request).loads(token, max_age=SESSION_SECONDS)
+    except BadSignature:
+        return False
+    return True
 
 
 def current_admin(request: Request, session: Session) -> AdminUser | None:

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.admin.auth import Admin, audit
 from app.admin.models import AdminUser, ImportJob
-from app.admin.pages import check_csrf, now, render
+from app.admin.pages import Id, check_csrf, now, render
 from app.config import Settings
 from app.ctgov.client import FetchError, FetchQuery, fetch_records
 from app.ctgov.importer import (
@@ -336,7 +336,7 @@ def fetch(
 
 
 @router.get("/imports/{job_id}", response_class=HTMLResponse)
-def job_page(request: Request, job_id: int, admin: Admin, session: DbSession) -> Response:
+def job_page(request: Request, job_id: Id, admin: Admin, session: DbSession) -> Response:
     job = session.get(ImportJob, job_id)
     if job is None:
         raise HTTPException(status_code=404)
@@ -372,7 +372,7 @@ def _duration(delta: dt.timedelta) -> str:
 # --- the background runner -------------------------------------------------------------
 
 
-def start_job(sessions: sessionmaker[Session], settings: Settings, job_id: int) -> threading.Thread:
+def start_job(sessions: sessionmaker[Session], settings: Settings, job_id: Id) -> threading.Thread:
     """Run the job in a thread of its own (named `import-job-<id>`) and return the thread."""
     thread = threading.Thread(
         target=run_job, args=(sessions, settings, job_id), name=f"import-job-{job_id}", daemon=True
@@ -447,7 +447,7 @@ def _error_text(exc: BaseException) -> str:
     return text[:MAX_ERROR_CHARS]
 
 
-def run_job(sessions: sessionmaker[Session], settings: Settings, job_id: int) -> None:
+def run_job(sessions: sessionmaker[Session], settings: Settings, job_id: Id) -> None:
     """Run a queued import to the end; never raises (it runs in a thread of its own).
 
     The log names the job and the kind of error only; the job row holds the details.
@@ -464,7 +464,7 @@ def run_job(sessions: sessionmaker[Session], settings: Settings, job_id: int) ->
             )
 
 
-def _mark_failed(sessions: sessionmaker[Session], job_id: int, exc: BaseException) -> None:
+def _mark_failed(sessions: sessionmaker[Session], job_id: Id, exc: BaseException) -> None:
     with sessions() as session:
         writing(session)
         job = session.get(ImportJob, job_id)
@@ -482,7 +482,7 @@ def _mark_failed(sessions: sessionmaker[Session], job_id: int, exc: BaseExceptio
         session.commit()
 
 
-def _run(sessions: sessionmaker[Session], settings: Settings, job_id: int) -> None:
+def _run(sessions: sessionmaker[Session], settings: Settings, job_id: Id) -> None:
     with sessions() as session:
         writing(session)
         job = session.get(ImportJob, job_id)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import HTTPException, Request, Response
+from fastapi import HTTPException, Path, Query, Request, Response
 
 from app import csrf
 
@@ -38,3 +38,14 @@ def safe_next(target: str | None) -> str:
     if target and target.startswith("/admin") and not target.startswith("//"):
         return target
     return "/admin"
+
+
+# Ids and page numbers in URLs are bounded, so an absurd one is a 422, never a database
+# overflow (PostgreSQL integers stop at 2**31 - 1).
+Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
+Page = Annotated[int, Query(ge=1, le=100_000)]
+
+
+def printable(text: str, limit: int = 200) -> str:
+    """A search or filter string without control characters (PostgreSQL refuses NUL)."""
+    return "".join(ch for ch in text if ch.isprintable())[:limit]

@@ -8,6 +8,7 @@ edited here is marked `admin_managed`, and imports leave it alone.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -18,8 +19,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.admin.auth import Admin, audit
-from app.admin.pages import check_csrf, now, render
-from app.ctgov.importer import EDITABLE_FIELDS, add_terms, search_columns
+from app.admin.pages import Id, Page, check_csrf, now, printable, render
+from app.ctgov.importer import EDITABLE_FIELDS, add_terms, search_columns, site_key
 from app.ctgov.schemas import NCT_ID, STATUSES, age_in_years
 from app.deps import DbSession
 from app.studies.models import Site, Study
@@ -32,7 +33,12 @@ SEXES = ("ALL", "FEMALE", "MALE")
 
 async def _form(request: Request) -> dict[str, str]:
     form = await request.form()
-    return {k: v.strip() for k, v in form.items() if isinstance(v, str)}
+    # Browsers send textareas with CRLF; stored text uses LF, so an unchanged save is a no-op.
+    return {
+        k: v.replace("\r\n", "\n").replace("\r", "\n").strip()
+        for k, v in form.items()
+        if isinstance(v, str)
+    }
 
 
 # Read before the session dependency, so the routes can be plain `def` (thread pool) and
@@ -49,7 +55,7 @@ def _clean_text(value: str, *, required: bool, limit: int = MAX_TEXT) -> str | N
         raise ValueError("This is required.")
     if len(value) > limit:
         raise ValueError(f"Please keep this under {limit:,} characters.")
-    if "\x00" in value:
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in value):
         raise ValueError("Remove the invisible control characters.")
     return value or None
 
@@ -71,8 +77,8 @@ def parse_study_form(data: dict[str, str]) -> StudyForm:
         except ValueError as exc:
             errors[field] = str(exc)
 
-    take("brief_title", lambda v: _clean_text(v, required=True, limit=500))
-    take("official_title", lambda v: _clean_text(v, required=False, limit=1000))
+    take("brief_title", lambda v: _clean_text(v, required=True, limit=5000))
+    take("official_title", lambda v: _clean_text(v, required=False, limit=5000))
     take("brief_summary", lambda v: _clean_text(v, required=False))
     take("eligibility_criteria", lambda v: _clean_text(v, required=False))
     take("conditions", lambda v: _lines(_clean_text(v, required=True, limit=5000) or ""))
@@ -111,21 +117,24 @@ def apply_study_edit(study: Study, values: dict[str, Any]) -> list[str]:
     for field in changed:
         setattr(study, field, values[field])
     overrides = dict(study.admin_overrides or {})
-    overrides.update({k: values[k] for k in changed})
+    overrides.update({k: values[k] for k in changed if k in EDITABLE_FIELDS})
+    study.admin_overrides = overrides
     for column, text in search_columns(study).items():
         setattr(study, column, text)
-        if column in EDITABLE_FIELDS and changed:
-            overrides[column] = text
-    study.admin_overrides = {k: v for k, v in overrides.items() if k in EDITABLE_FIELDS}
     return changed
 
 
 @router.get("/studies", response_class=HTMLResponse)
 def studies_list(
-    request: Request, admin: Admin, session: DbSession, q: str = "", status: str = "", page: int = 1
+    request: Request,
+    admin: Admin,
+    session: DbSession,
+    q: str = "",
+    status: str = "",
+    page: Page = 1,
 ) -> Response:
     query = select(Study)
-    text = q.strip()[:200]
+    text = printable(q).strip()
     if text:
         pattern = f"%{text.replace('%', '').replace('_', '')}%"
         query = query.where(or_(Study.nct_id == text.upper(), Study.brief_title.ilike(pattern)))
@@ -149,7 +158,14 @@ def studies_list(
     return render(request, "admin/studies.html", context)
 
 
-def _study_or_404(session: Session, study_id: int) -> Study:
+def _short(value: Any) -> Any:
+    """A value as the audit log keeps it: long texts cut, so the log stays readable."""
+    if isinstance(value, str) and len(value) > 200:
+        return value[:200] + "…"
+    return value
+
+
+def _study_or_404(session: Session, study_id: Id) -> Study:
     study = session.get(Study, study_id)
     if study is None:
         raise HTTPException(status_code=404)
@@ -241,20 +257,21 @@ def _empty(values: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/studies/{study_id}", response_class=HTMLResponse)
-def edit_study_page(request: Request, study_id: int, admin: Admin, session: DbSession) -> Response:
+def edit_study_page(request: Request, study_id: Id, admin: Admin, session: DbSession) -> Response:
     study = _study_or_404(session, study_id)
     return _study_page(request, admin, study, _values_of(study), {})
 
 
 @router.post("/studies/{study_id}", response_class=HTMLResponse)
 def edit_study(
-    request: Request, study_id: int, data: FormFields, admin: Admin, session: DbSession
+    request: Request, study_id: Id, data: FormFields, admin: Admin, session: DbSession
 ) -> Response:
     check_csrf(request, data.get("csrf_token", ""))
     study = _study_or_404(session, study_id)
     form = parse_study_form(data)
     if form.errors:
         return _study_page(request, admin, study, data, form.errors, status_code=422)
+    before = {k: getattr(study, k) for k in form.values}
     changed = apply_study_edit(study, form.values)
     if changed:
         study.updated_at = now()
@@ -265,14 +282,14 @@ def edit_study(
             action="study.edit",
             now=now(),
             target=f"study:{study.nct_id}",
-            fields=sorted(changed),
+            changes={k: [_short(before[k]), _short(form.values[k])] for k in sorted(changed)},
         )
     return RedirectResponse(f"/admin/studies/{study.id}", status_code=303)
 
 
 @router.post("/studies/{study_id}/revert")
 def revert_study(
-    request: Request, study_id: int, data: FormFields, admin: Admin, session: DbSession
+    request: Request, study_id: Id, data: FormFields, admin: Admin, session: DbSession
 ) -> Response:
     """Give the edited fields back to the registry: the next import overwrites them."""
     check_csrf(request, data.get("csrf_token", ""))
@@ -293,12 +310,19 @@ def revert_study(
 
 @router.post("/studies/{study_id}/delete")
 def delete_study(
-    request: Request, study_id: int, data: FormFields, admin: Admin, session: DbSession
+    request: Request, study_id: Id, data: FormFields, admin: Admin, session: DbSession
 ) -> Response:
     check_csrf(request, data.get("csrf_token", ""))
     study = _study_or_404(session, study_id)
     audit(
-        session, actor=admin.email, action="study.delete", now=now(), target=f"study:{study.nct_id}"
+        session,
+        actor=admin.email,
+        action="study.delete",
+        now=now(),
+        target=f"study:{study.nct_id}",
+        title=study.brief_title,
+        status=study.overall_status,
+        sites=len(study.sites),
     )
     session.delete(study)
     return RedirectResponse("/admin/studies", status_code=303)
@@ -339,11 +363,13 @@ def parse_site_form(data: dict[str, str]) -> StudyForm:
         errors["lat"] = "Give both latitude and longitude, or neither."
     contact: dict[str, Any] = {}
     for key in ("name", "phone"):
-        text = data.get(f"contact_{key}", "")
-        if len(text) > 200:
-            errors[f"contact_{key}"] = "Please keep this under 200 characters."
-        elif text:
-            contact[key] = text
+        try:
+            cleaned = _clean_text(data.get(f"contact_{key}", ""), required=False, limit=200)
+        except ValueError as exc:
+            errors[f"contact_{key}"] = str(exc)
+            continue
+        if cleaned:
+            contact[key] = cleaned
     email = data.get("contact_email", "")
     if email:
         try:
@@ -392,26 +418,37 @@ def _site_page(
     return render(request, "admin/site.html", context, status_code=status_code)
 
 
-def _apply_site(site: Site, values: dict[str, Any]) -> None:
-    for field in ("facility", "city", "state", "zip", "country", "status", "lat", "lon"):
-        setattr(site, field, values[field])
-    contacts = [dict(c) for c in site.contacts]
-    if values["contact"]:
-        contacts = [values["contact"], *contacts[1:]]
-    elif contacts:
-        contacts = contacts[1:]
-    site.contacts = contacts
+def take_over(site: Site) -> None:
+    """Mark a site as the administrators': imports leave it, and skip their copy of it."""
+    if not site.admin_managed and site.facility is not None:
+        site.registry_key = site_key(site)
     site.admin_managed = True
 
 
+def _apply_site(site: Site, values: dict[str, Any]) -> None:
+    take_over(site)
+    for field in ("facility", "city", "state", "zip", "country", "status", "lat", "lon"):
+        setattr(site, field, values[field])
+    contacts = [dict(c) for c in site.contacts]
+    first = contacts[0] if contacts else {}
+    # Keep what the form does not show (role, extension); the form's fields replace theirs.
+    edited = {k: v for k, v in first.items() if k not in ("name", "email", "phone")}
+    edited.update(values["contact"])
+    if values["contact"]:
+        contacts = [edited, *contacts[1:]]
+    elif contacts:
+        contacts = contacts[1:]
+    site.contacts = contacts
+
+
 @router.get("/studies/{study_id}/sites/new", response_class=HTMLResponse)
-def new_site_page(request: Request, study_id: int, admin: Admin, session: DbSession) -> Response:
+def new_site_page(request: Request, study_id: Id, admin: Admin, session: DbSession) -> Response:
     return _site_page(request, admin, _study_or_404(session, study_id), None, {}, {})
 
 
 @router.post("/studies/{study_id}/sites/new", response_class=HTMLResponse)
 def create_site(
-    request: Request, study_id: int, data: FormFields, admin: Admin, session: DbSession
+    request: Request, study_id: Id, data: FormFields, admin: Admin, session: DbSession
 ) -> Response:
     check_csrf(request, data.get("csrf_token", ""))
     study = _study_or_404(session, study_id)
@@ -434,7 +471,7 @@ def create_site(
     return RedirectResponse(f"/admin/studies/{study.id}", status_code=303)
 
 
-def _site_or_404(session: Session, site_id: int) -> Site:
+def _site_or_404(session: Session, site_id: Id) -> Site:
     site = session.get(Site, site_id)
     if site is None:
         raise HTTPException(status_code=404)
@@ -442,25 +479,28 @@ def _site_or_404(session: Session, site_id: int) -> Site:
 
 
 @router.get("/sites/{site_id}", response_class=HTMLResponse)
-def edit_site_page(request: Request, site_id: int, admin: Admin, session: DbSession) -> Response:
+def edit_site_page(request: Request, site_id: Id, admin: Admin, session: DbSession) -> Response:
     site = _site_or_404(session, site_id)
     return _site_page(request, admin, site.study, site, _site_values_of(site), {})
 
 
 @router.post("/sites/{site_id}", response_class=HTMLResponse)
 def edit_site(
-    request: Request, site_id: int, data: FormFields, admin: Admin, session: DbSession
+    request: Request, site_id: Id, data: FormFields, admin: Admin, session: DbSession
 ) -> Response:
     check_csrf(request, data.get("csrf_token", ""))
     site = _site_or_404(session, site_id)
     form = parse_site_form(data)
     if form.errors:
         return _site_page(request, admin, site.study, site, data, form.errors, status_code=422)
+    before = _site_values_of(site)
     _apply_site(site, form.values)
+    after = _site_values_of(site)
     audit(
         session,
         actor=admin.email,
         action="site.edit",
+        changes={k: [before[k], after[k]] for k in before if before[k] != after[k]},
         now=now(),
         target=f"site:{site.id}",
         study=site.study.nct_id,
@@ -470,7 +510,7 @@ def edit_site(
 
 @router.post("/sites/{site_id}/delete")
 def delete_site(
-    request: Request, site_id: int, data: FormFields, admin: Admin, session: DbSession
+    request: Request, site_id: Id, data: FormFields, admin: Admin, session: DbSession
 ) -> Response:
     check_csrf(request, data.get("csrf_token", ""))
     site = _site_or_404(session, site_id)

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import exists, func, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from app import csrf
@@ -24,10 +24,12 @@ from app.admin.auth import (
     client_address,
     current_admin,
     end_session,
+    normalize_email,
     start_session,
 )
-from app.admin.models import AuditEvent
-from app.admin.pages import check_csrf, now, render, safe_next
+from app.admin.models import AdminUser, AuditEvent
+from app.admin.pages import Id, Page, check_csrf, now, printable, render, safe_next
+from app.admin.studies import take_over
 from app.contact.models import ContactRequest
 from app.contact.routing import route_request
 from app.contact.service import queue_emails
@@ -65,7 +67,17 @@ def login(
         session, email=email, password=password, address=client_address(request), now=when
     )
     if result.user is None:
-        audit(session, actor=email.strip().lower()[:254] or "-", action="login_failed", now=when)
+        # The actor is an account that exists, never free text a stranger typed.
+        account = normalize_email(email)
+        known = session.scalar(select(AdminUser.id).where(AdminUser.email == account))
+        audit(
+            session,
+            actor=account if known else "unknown account",
+            action="login_failed",
+            now=when,
+            address=client_address(request),
+            throttled=result.throttled,
+        )
         message = (
             "Too many failed attempts. Please wait 15 minutes and try again."
             if result.throttled
@@ -75,7 +87,9 @@ def login(
         return render(
             request, "admin/login.html", context, status_code=429 if result.throttled else 401
         )
-    audit(session, actor=result.user.email, action="login", now=when)
+    audit(
+        session, actor=result.user.email, action="login", now=when, address=client_address(request)
+    )
     response = RedirectResponse(safe_next(next), status_code=303)
     start_session(request, response, result.user)
     return response
@@ -122,7 +136,9 @@ def _state_filter(state: str) -> Any:
         return exists(emails.where(OutboxMessage.status == FAILED))
     if state == "pending":
         return exists(emails.where(OutboxMessage.status.in_([QUEUED, SENDING])))
-    return ~exists(emails.where(OutboxMessage.status != SENT))
+    return and_(
+        ContactRequest.routing != "flagged", ~exists(emails.where(OutboxMessage.status != SENT))
+    )
 
 
 def request_state(contact: ContactRequest, messages: list[OutboxMessage]) -> str:
@@ -144,12 +160,13 @@ def requests_list(
     study: str = "",
     site: str = "",
     state: str = "",
-    page: int = 1,
+    page: Page = 1,
 ) -> Response:
     query = select(ContactRequest)
-    if study.strip():
-        query = query.where(ContactRequest.nct_id == study.strip().upper())
-    if site.strip().isdigit():
+    study, site = printable(study).strip(), printable(site).strip()
+    if study:
+        query = query.where(ContactRequest.nct_id == study.upper())
+    if site.isdigit() and len(site) <= 9:
         query = query.where(ContactRequest.site_id == int(site))
     if state in REQUEST_STATES:
         query = query.where(_state_filter(state))
@@ -179,7 +196,7 @@ def requests_list(
     return render(request, "admin/requests.html", context)
 
 
-def _get_request(session: Session, request_id: int) -> ContactRequest:
+def _get_request(session: Session, request_id: Id) -> ContactRequest:
     contact = session.get(ContactRequest, request_id)
     if contact is None:
         raise HTTPException(status_code=404)
@@ -187,7 +204,7 @@ def _get_request(session: Session, request_id: int) -> ContactRequest:
 
 
 @router.get("/requests/{request_id}", response_class=HTMLResponse)
-def request_detail(request: Request, request_id: int, admin: Admin, session: DbSession) -> Response:
+def request_detail(request: Request, request_id: Id, admin: Admin, session: DbSession) -> Response:
     contact = _get_request(session, request_id)
     messages = list(
         session.scalars(
@@ -210,7 +227,7 @@ def request_detail(request: Request, request_id: int, admin: Admin, session: DbS
 @router.post("/requests/{request_id}/reroute")
 def reroute(
     request: Request,
-    request_id: int,
+    request_id: Id,
     admin: Admin,
     session: DbSession,
     csrf_token: Annotated[str, Form()] = "",
@@ -249,7 +266,7 @@ def reroute(
 @router.post("/sites/{site_id}/contact-email")
 def fix_site_email(
     request: Request,
-    site_id: int,
+    site_id: Id,
     admin: Admin,
     session: DbSession,
     email: Annotated[str, Form(max_length=254)] = "",
@@ -271,6 +288,7 @@ def fix_site_email(
     contacts = [dict(c) for c in site.contacts] or [{"name": "Study site contact"}]
     old = contacts[0].get("email")
     contacts[0]["email"] = new_address
+    take_over(site)  # a fixed address must survive the next import
     site.contacts = contacts
     audit(
         session,
@@ -286,7 +304,7 @@ def fix_site_email(
 
 @router.get("/outbox", response_class=HTMLResponse)
 def outbox(
-    request: Request, admin: Admin, session: DbSession, status: str = "", page: int = 1
+    request: Request, admin: Admin, session: DbSession, status: str = "", page: Page = 1
 ) -> Response:
     query = select(OutboxMessage)
     if status in (QUEUED, SENDING, SENT, FAILED):
@@ -313,7 +331,7 @@ def outbox(
 @router.post("/outbox/{message_id}/retry")
 def retry(
     request: Request,
-    message_id: int,
+    message_id: Id,
     admin: Admin,
     session: DbSession,
     back: Annotated[str, Form(max_length=500)] = "/admin/outbox",
@@ -321,7 +339,9 @@ def retry(
 ) -> Response:
     check_csrf(request, csrf_token)
     message = session.get(OutboxMessage, message_id)
-    if message is not None and message.status == FAILED:
+    if message is None:
+        raise HTTPException(status_code=404)
+    if message.status == FAILED:
         retry_failed(session, message, now=now())
         audit(
             session,
@@ -334,7 +354,7 @@ def retry(
 
 
 @router.get("/audit", response_class=HTMLResponse)
-def audit_log(request: Request, admin: Admin, session: DbSession, page: int = 1) -> Response:
+def audit_log(request: Request, admin: Admin, session: DbSession, page: Page = 1) -> Response:
     page = max(1, page)
     total = session.scalar(select(func.count()).select_from(AuditEvent)) or 0
     rows = session.scalars(

@@ -46,8 +46,6 @@ EDITABLE_FIELDS = frozenset(
         "min_age_years",
         "max_age_years",
         "healthy_volunteers",
-        "search_conditions",
-        "search_title",
     }
 )
 # Inserts go through Core: the ORM's bulk path costs more than the database work here.
@@ -191,10 +189,18 @@ def read_records(paths: Iterable[str], *, stdin: IO[str] | None = None) -> Itera
 
 def search_columns(study: StudyRecord | Study) -> dict[str, str]:
     """The normalised text the full-text indexes read, from a record or an edited study."""
-    titles = [study.brief_title, study.official_title or "", study.acronym or ""]
+    return search_columns_from(vars(study))
+
+
+def search_columns_from(values: dict[str, Any]) -> dict[str, str]:
+    titles = [
+        values["brief_title"],
+        values.get("official_title") or "",
+        values.get("acronym") or "",
+    ]
     return {
-        "search_conditions": normalize(" ; ".join(study.conditions + study.keywords)),
-        "search_mesh": normalize(" ; ".join(study.mesh_terms + study.mesh_ancestors)),
+        "search_conditions": normalize(" ; ".join(values["conditions"] + values["keywords"])),
+        "search_mesh": normalize(" ; ".join(values["mesh_terms"] + values["mesh_ancestors"])),
         "search_title": normalize(" ; ".join(titles)),
     }
 
@@ -208,15 +214,24 @@ def _study_values(record: StudyRecord, digest: str, now: dt.datetime) -> dict[st
     return values
 
 
-def _edited(edits: dict[str, Any] | None) -> dict[str, Any]:
-    """The edited fields an import must keep, with the search columns they feed."""
-    if not edits:
-        return {}
-    return {k: v for k, v in edits.items() if k in EDITABLE_FIELDS}
+def _merged(
+    study_id: int, record: StudyRecord, digest: str, now: dt.datetime, edits: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The registry's values with the administrator's edits on top, search text rebuilt."""
+    values = {"id": study_id, **_study_values(record, digest, now)}
+    if edits:
+        values.update({k: v for k, v in edits.items() if k in EDITABLE_FIELDS})
+        values.update(search_columns_from(values))
+    return values
 
 
 def _site_values(site: SiteRecord, study_id: int, position: int) -> dict[str, Any]:
     return {**vars(site), "study_id": study_id, "position": position}
+
+
+def site_key(site: SiteRecord | Site) -> str:
+    """How imports recognise a site: its normalised facility and address."""
+    return "|".join(_site_key(site))
 
 
 def _site_key(site: SiteRecord | Site) -> tuple[str, ...]:
@@ -262,6 +277,8 @@ def _sync_sites(session: Session, study_ids: dict[str, int], records: list[Study
     for site in session.scalars(current.execution_options(populate_existing=True)):
         if site.admin_managed:
             managed.add((site.study_id, _site_key(site)))
+            if site.registry_key:
+                managed.add((site.study_id, tuple(site.registry_key.split("|"))))
         else:
             existing.setdefault(site.study_id, []).append(site)
     inserts: list[dict[str, Any]] = []
@@ -330,11 +347,7 @@ def _write_batch(session: Session, batch: list[_Pending], now: dt.datetime) -> t
         session.execute(
             update(Study),
             [
-                {
-                    "id": known[r.nct_id][0],
-                    **_study_values(r, digests[r.nct_id], now),
-                    **_edited(overrides.get(r.nct_id)),
-                }
+                _merged(known[r.nct_id][0], r, digests[r.nct_id], now, overrides.get(r.nct_id))
                 for r in changed
             ],
         )

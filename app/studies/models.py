@@ -108,6 +108,9 @@ class Site(Base):
     contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # Added or edited by an administrator: the importer leaves such a site alone.
     admin_managed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # For a registry site an administrator took over: how the registry names it, so that
+    # imports recognise their copy of it after the facility or address was edited here.
+    registry_key: Mapped[str | None] = mapped_column(Text)
 
     study: Mapped[Study] = relationship(back_populates="sites")
 

@@ -46,6 +46,7 @@ def upgrade() -> None:
     op.add_column(
         "sites", sa.Column("admin_managed", sa.Boolean(), nullable=False, server_default=sa.false())
     )
+    op.add_column("sites", sa.Column("registry_key", sa.Text(), nullable=True))
     op.add_column(
         "studies",
         sa.Column("admin_overrides", sa.JSON(), nullable=False, server_default=sa.text("'{}'")),
@@ -54,6 +55,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_column("studies", "admin_overrides")
+    op.drop_column("sites", "registry_key")
     op.drop_column("sites", "admin_managed")
 
     with op.batch_alter_table("import_jobs", schema=None) as batch_op:
