@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.admin.models import AdminUser, AuditEvent
+from app.outbox.models import OutboxMessage
 from app.studies.models import Site, Study
 from tests import factories as f
 from tests.conftest import load
@@ -159,9 +160,7 @@ def test_flagged_requests_are_not_listed_as_sent(
     client: TestClient, session: Session, admin: AdminUser
 ) -> None:
     flagged = submit(session, contacts=[])
-    for message in session.scalars(
-        select(__import__("app.outbox.models", fromlist=["OutboxMessage"]).OutboxMessage)
-    ):
+    for message in session.scalars(select(OutboxMessage)):
         message.status = "sent"
     session.commit()
     log_in(client)
