@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.contact.routing import takes_contacts
+from app.contact.routing import primary_contact, takes_contacts
 from app.ctgov.schemas import NCT_ID
 from app.deps import DbSession
 from app.geo.distance import haversine_km
@@ -258,3 +258,38 @@ def study_page(request: Request, nct_id: str, session: DbSession) -> Response:
         "related": related_studies(session, study, origin=origin),
     }
     return _render(request, "studies/study.html", context)
+
+
+@router.get("/studies/{nct_id}/summary", response_class=HTMLResponse)
+def study_summary(request: Request, nct_id: str, session: DbSession) -> Response:
+    """A printable summary to take to one's doctor: who can join, the site, questions."""
+    study = load_study(session, nct_id)
+    if study is None:
+        return _render(request, "errors/404.html", {"nct_id": nct_id}, status_code=404)
+    origin, _ = origin_or_none(request)
+    open_sites = [
+        (site, km)
+        for site, km in sites_by_distance(study.sites, origin)
+        if takes_contacts(study, site)
+    ]
+    wanted = request.query_params.get("site", "")
+    chosen = next((pair for pair in open_sites if str(pair[0].id) == wanted), None)
+    site, km = chosen or (open_sites[0] if open_sites else (None, None))
+    context = {
+        "study": study,
+        "criteria": parse_criteria(study.eligibility_criteria),
+        "age_range": age_range_label(study),
+        "sex_label": sex_label(study.sex),
+        "site": site,
+        "km": km,
+        "origin": origin,
+        "contact": primary_contact(study, site) if site else None,
+        "place_query": location_query(request) if origin else "",
+        "today": dt.datetime.now(dt.UTC).date().strftime("%d %B %Y").lstrip("0"),
+    }
+    return _render(request, "studies/summary.html", context)
+
+
+@router.get("/learn", response_class=HTMLResponse)
+def learn(request: Request) -> Response:
+    return _render(request, "help/learn.html", {})
