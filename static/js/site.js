@@ -23,3 +23,11 @@
     place.addEventListener("input", function () { lat.value = ""; lon.value = ""; });
   }
 })();
+
+// A form shown again with errors: move the focus to the first field in error, so keyboard
+// and screen-reader users land where the fix is (the error summary is announced as an alert).
+(function () {
+  "use strict";
+  var first = document.querySelector("[aria-invalid=true]");
+  if (first) { first.focus(); }
+})();

@@ -1,0 +1,133 @@
+"""A real browser against the real app: Debian's Chromium driven by Playwright.
+
+The app runs under uvicorn on 127.0.0.1 with its own SQLite database, the email worker in
+a thread and a real SMTP sink. Outside CI the browser tests skip, saying why, when
+/usr/bin/chromium is absent (install it with `apt-get install chromium`); with CI=true
+they must run. Screenshots go to var/screenshots/ (git-ignored) for reviewers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from app.cli import upgrade_database
+from app.config import Settings
+from app.ctgov.importer import RawRecord, import_records
+from app.db import session_factory
+from app.main import create_app
+from app.outbox.email.senders import SmtpSender
+from app.outbox.worker import Worker, start_in_thread
+from tests import factories as f
+from tests.conftest import IN_CI
+from tests.smtp_server import SmtpSink, free_port
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "var" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SITE_CONTACT = {
+    "name": "Dana Example",
+    "role": "CONTACT",
+    "phone": "+1 312-555-0147",
+    "email": "dana@example.org",
+}
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        if IN_CI:
+            pytest.fail("CI=true but /usr/bin/chromium is missing: .ci/run installs it with apt")
+        pytest.skip("browser tests need Debian's chromium: apt-get install chromium")
+    os.environ.setdefault("PLAYWRIGHT_BROWSERS_PATH", str(ROOT / "var" / "playwright"))
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def smtp() -> Iterator[SmtpSink]:
+    with SmtpSink() as sink:
+        yield sink
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpSink) -> Iterator[str]:
+    """The app on a free port, with one fictional recruiting study near Chicago."""
+    database = tmp_path_factory.mktemp("browser") / "app.db"
+    port = free_port()
+    settings = Settings(
+        _env_file=None,
+        database_url=f"sqlite:///{database}",
+        base_url=f"http://127.0.0.1:{port}",
+        email_backend="smtp",
+        smtp_host=smtp.host,
+        smtp_port=smtp.port,
+        worker_poll_seconds=0.2,
+    )
+    upgrade_database(settings)
+    record = f.study(
+        "NCT98765432",
+        title="Breathing exercises for adults with asthma",
+        conditions=("Asthma",),
+        max_age="65 Years",
+        sites=[
+            f.site(
+                facility="Lakeside Clinic",
+                city="Evanston",
+                lat=42.05,
+                lon=-87.69,
+                contacts=[SITE_CONTACT],
+            ),
+            f.site(
+                facility="Prairie Hospital",
+                city="Springfield",
+                lat=39.78,
+                lon=-89.65,
+                contacts=[SITE_CONTACT],
+            ),
+        ],
+    )
+    with session_factory(settings)() as session:
+        import_records(session, [RawRecord("browser", "", record)], now=dt.datetime.now(dt.UTC))
+        session.commit()
+    worker = Worker(session_factory(settings), SmtpSender.from_settings(settings), settings)
+    _, stop = start_in_thread(worker)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        threading.Event().wait(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    stop.set()
+    thread.join(10)
+
+
+def screenshot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
