@@ -66,3 +66,14 @@ def test_summary_for_the_doctor(client: TestClient, session: Session) -> None:
 
 def test_summary_of_an_unknown_study_is_404(client: TestClient) -> None:
     assert client.get("/studies/NCT00000000/summary").status_code == 404
+
+
+def test_the_study_page_stays_light(client: TestClient, session: Session) -> None:
+    """Page weight: the study page's HTML, CSS and JavaScript under 60 KB uncompressed."""
+    record = f.study(sites=[f.site(contacts=[CONTACT]) for _ in range(5)])
+    load(session, record)
+    page = client.get(f"/studies/{nct(record)}", params={"lat": 41.88, "lon": -87.63})
+    assets = re.findall(r'(?:href|src)="(?:https?://[^/]+)?(/static/[^"]+)"', page.text)
+    assert sorted(a.rsplit("/", 1)[-1] for a in assets) == ["site.css", "site.js"]
+    total = len(page.content) + sum(len(client.get(a).content) for a in assets)
+    assert total < 60 * 1024, total
