@@ -84,11 +84,20 @@ def test_no_wcag_violations(
     assert violations == []
 
 
-def test_pages_declare_their_language_and_landmarks(chromium: Any, live_server: str) -> None:
-    page = chromium.new_page()
+def test_pages_declare_their_language_landmarks_and_heading_order(
+    chromium: Any, live_server: str, axe_script: Path
+) -> None:
+    context = chromium.new_context(bypass_csp=True)
+    page = context.new_page()
     for path in PAGES.values():
         page.goto(live_server + path)
         assert page.get_attribute("html", "lang") == "en"
         assert page.locator("main").count() == 1
         assert page.locator("h1").count() == 1
-    page.close()
+        page.add_script_tag(path=str(axe_script))
+        result = page.evaluate(
+            "() => axe.run(document, {runOnly: {type: 'rule', values: "
+            "['heading-order', 'landmark-one-main', 'region', 'page-has-heading-one']}})"
+        )
+        assert [v["id"] for v in result["violations"]] == [], path
+    context.close()

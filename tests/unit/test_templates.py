@@ -35,3 +35,17 @@ def test_static_assets_exist() -> None:
     root = Path(TEMPLATE_DIR).parent / "static"
     assert (root / "css/site.css").is_file()
     assert (root / "js/site.js").is_file()
+
+
+@pytest.mark.parametrize(
+    "name", sorted(str(p.relative_to(TEMPLATE_DIR)) for p in TEMPLATE_DIR.rglob("*.html"))
+)
+def test_no_inline_scripts_or_styles(name: str) -> None:
+    """A strict Content-Security-Policy forbids them; scripts and styles live in static/."""
+    import re
+
+    text = (TEMPLATE_DIR / name).read_text()
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), "inline <script>"
+    assert "<style" not in text
+    assert not re.search(r"\son[a-z]+=", text), "inline event handler"
+    assert "javascript:" not in text
