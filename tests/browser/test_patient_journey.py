@@ -77,3 +77,33 @@ def test_keyboard_only_and_errors_take_the_focus(chromium: Any, live_server: str
     assert "email-error" in (page.locator("#email").get_attribute("aria-describedby") or "")
     screenshot(page, "contact-errors-desktop")
     context.close()
+
+
+def test_the_contact_form_can_be_completed_with_the_keyboard_alone(
+    chromium: Any, live_server: str, smtp: SmtpSink
+) -> None:
+    context = chromium.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(live_server + "/studies/NCT98765432/contact?location=Chicago%2C%20IL")
+
+    def active() -> str:
+        return str(page.evaluate("document.activeElement.id || document.activeElement.tagName"))
+
+    for _ in range(40):  # from the top of the page, Tab until the first field
+        page.keyboard.press("Tab")
+        if active() == "first_name":
+            break
+    assert active() == "first_name"
+    for text in ("Kim", "Nguyen", "kim.nguyen@example.com", "202 456 1111"):
+        page.keyboard.type(text)
+        page.keyboard.press("Tab")
+    assert active() == "language"
+    page.keyboard.press("Tab")
+    assert active() == "consent"
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "/contact/requests/" in page.url
+    assert "We have submitted the contact information you provided" in page.content()
+    context.close()
