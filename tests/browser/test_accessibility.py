@@ -101,3 +101,25 @@ def test_pages_declare_their_language_landmarks_and_heading_order(
         )
         assert [v["id"] for v in result["violations"]] == [], path
     context.close()
+
+
+def test_no_sideways_scrolling_on_a_320px_phone(chromium: Any, live_server: str) -> None:
+    context = chromium.new_context(viewport={"width": 320, "height": 640})
+    page = context.new_page()
+    for path in PAGES.values():
+        page.goto(live_server + path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 320, (path, width)
+    context.close()
+
+
+def test_text_is_at_least_16px_and_focus_is_visible(chromium: Any, live_server: str) -> None:
+    page = chromium.new_page()
+    page.goto(live_server + "/")
+    size = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+    assert size >= 16
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("", "none")
+    page.close()
