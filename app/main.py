@@ -42,7 +42,7 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Permissions-Policy": "geolocation=(self), camera=(), microphone=()",
 }
-# The OpenAPI page loads its viewer from a CDN, so it gets a looser policy of its own.
+# The OpenAPI pages load their viewer from a CDN, so they are served without this policy.
 DOCS_PATHS = ("/docs", "/redoc", "/openapi.json")
 
 
