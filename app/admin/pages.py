@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import HTTPException, Path, Query, Request, Response
+from sqlalchemy.orm import Session
 
 from app import csrf
+
+T = TypeVar("T")
 
 
 def now() -> dt.datetime:
@@ -49,3 +52,11 @@ Page = Annotated[int, Query(ge=1, le=100_000)]
 def printable(text: str, limit: int = 200) -> str:
     """A search or filter string without control characters (PostgreSQL refuses NUL)."""
     return "".join(ch for ch in text if ch.isprintable())[:limit]
+
+
+def get_or_404(session: Session, model: type[T], object_id: int) -> T:
+    """The row with this id, or a 404 page."""
+    found = session.get(model, object_id)
+    if found is None:
+        raise HTTPException(status_code=404)
+    return found

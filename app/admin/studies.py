@@ -12,14 +12,14 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from email_validator import EmailNotValidError, validate_email
-from fastapi import APIRouter, Depends, HTTPException, Request
+from email_validator import EmailNotValidError
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
 
 from app.admin.auth import Admin, audit
-from app.admin.pages import Id, Page, check_csrf, now, printable, render
+from app.admin.pages import Id, Page, check_csrf, get_or_404, now, printable, render
+from app.contact.forms import mail_address
 from app.ctgov.importer import EDITABLE_FIELDS, add_terms, search_columns, site_key
 from app.ctgov.schemas import NCT_ID, STATUSES, age_in_years
 from app.deps import DbSession
@@ -165,13 +165,6 @@ def _short(value: Any) -> Any:
     return value
 
 
-def _study_or_404(session: Session, study_id: Id) -> Study:
-    study = session.get(Study, study_id)
-    if study is None:
-        raise HTTPException(status_code=404)
-    return study
-
-
 def _study_page(
     request: Request,
     admin: Any,
@@ -258,7 +251,7 @@ def _empty(values: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/studies/{study_id}", response_class=HTMLResponse)
 def edit_study_page(request: Request, study_id: Id, admin: Admin, session: DbSession) -> Response:
-    study = _study_or_404(session, study_id)
+    study = get_or_404(session, Study, study_id)
     return _study_page(request, admin, study, _values_of(study), {})
 
 
@@ -267,7 +260,7 @@ def edit_study(
     request: Request, study_id: Id, data: FormFields, admin: Admin, session: DbSession
 ) -> Response:
     check_csrf(request, data.get("csrf_token", ""))
-    study = _study_or_404(session, study_id)
+    study = get_or_404(session, Study, study_id)
     form = parse_study_form(data)
     if form.errors:
         return _study_page(request, admin, study, data, form.errors, status_code=422)
@@ -293,7 +286,7 @@ def revert_study(
 ) -> Response:
     """Give the edited fields back to the registry: the next import overwrites them."""
     check_csrf(request, data.get("csrf_token", ""))
-    study = _study_or_404(session, study_id)
+    study = get_or_404(session, Study, study_id)
     fields = sorted(study.admin_overrides or {})
     study.admin_overrides = {}
     study.source_hash = ""  # so that the next import rewrites the study from the registry
@@ -313,7 +306,7 @@ def delete_study(
     request: Request, study_id: Id, data: FormFields, admin: Admin, session: DbSession
 ) -> Response:
     check_csrf(request, data.get("csrf_token", ""))
-    study = _study_or_404(session, study_id)
+    study = get_or_404(session, Study, study_id)
     audit(
         session,
         actor=admin.email,
@@ -373,8 +366,7 @@ def parse_site_form(data: dict[str, str]) -> StudyForm:
     email = data.get("contact_email", "")
     if email:
         try:
-            result = validate_email(email, check_deliverability=False, allow_smtputf8=False)
-            contact["email"] = result.ascii_email or result.normalized
+            contact["email"] = mail_address(email)
         except EmailNotValidError:
             errors["contact_email"] = "Enter an email address like name@example.org."
     values["contact"] = contact
@@ -443,7 +435,7 @@ def _apply_site(site: Site, values: dict[str, Any]) -> None:
 
 @router.get("/studies/{study_id}/sites/new", response_class=HTMLResponse)
 def new_site_page(request: Request, study_id: Id, admin: Admin, session: DbSession) -> Response:
-    return _site_page(request, admin, _study_or_404(session, study_id), None, {}, {})
+    return _site_page(request, admin, get_or_404(session, Study, study_id), None, {}, {})
 
 
 @router.post("/studies/{study_id}/sites/new", response_class=HTMLResponse)
@@ -451,7 +443,7 @@ def create_site(
     request: Request, study_id: Id, data: FormFields, admin: Admin, session: DbSession
 ) -> Response:
     check_csrf(request, data.get("csrf_token", ""))
-    study = _study_or_404(session, study_id)
+    study = get_or_404(session, Study, study_id)
     form = parse_site_form(data)
     if form.errors:
         return _site_page(request, admin, study, None, data, form.errors, status_code=422)
@@ -471,16 +463,9 @@ def create_site(
     return RedirectResponse(f"/admin/studies/{study.id}", status_code=303)
 
 
-def _site_or_404(session: Session, site_id: Id) -> Site:
-    site = session.get(Site, site_id)
-    if site is None:
-        raise HTTPException(status_code=404)
-    return site
-
-
 @router.get("/sites/{site_id}", response_class=HTMLResponse)
 def edit_site_page(request: Request, site_id: Id, admin: Admin, session: DbSession) -> Response:
-    site = _site_or_404(session, site_id)
+    site = get_or_404(session, Site, site_id)
     return _site_page(request, admin, site.study, site, _site_values_of(site), {})
 
 
@@ -489,7 +474,7 @@ def edit_site(
     request: Request, site_id: Id, data: FormFields, admin: Admin, session: DbSession
 ) -> Response:
     check_csrf(request, data.get("csrf_token", ""))
-    site = _site_or_404(session, site_id)
+    site = get_or_404(session, Site, site_id)
     form = parse_site_form(data)
     if form.errors:
         return _site_page(request, admin, site.study, site, data, form.errors, status_code=422)
@@ -513,7 +498,7 @@ def delete_site(
     request: Request, site_id: Id, data: FormFields, admin: Admin, session: DbSession
 ) -> Response:
     check_csrf(request, data.get("csrf_token", ""))
-    site = _site_or_404(session, site_id)
+    site = get_or_404(session, Site, site_id)
     study_id = site.study_id
     audit(
         session,

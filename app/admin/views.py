@@ -10,11 +10,10 @@ import secrets
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import and_, exists, func, select
-from sqlalchemy.orm import Session
 
 from app import csrf
 from app.admin.auth import (
@@ -28,8 +27,9 @@ from app.admin.auth import (
     start_session,
 )
 from app.admin.models import AdminUser, AuditEvent
-from app.admin.pages import Id, Page, check_csrf, now, printable, render, safe_next
+from app.admin.pages import Id, Page, check_csrf, get_or_404, now, printable, render, safe_next
 from app.admin.studies import take_over
+from app.contact.forms import mail_address
 from app.contact.models import ContactRequest
 from app.contact.routing import route_request
 from app.contact.service import queue_emails
@@ -196,16 +196,9 @@ def requests_list(
     return render(request, "admin/requests.html", context)
 
 
-def _get_request(session: Session, request_id: Id) -> ContactRequest:
-    contact = session.get(ContactRequest, request_id)
-    if contact is None:
-        raise HTTPException(status_code=404)
-    return contact
-
-
 @router.get("/requests/{request_id}", response_class=HTMLResponse)
 def request_detail(request: Request, request_id: Id, admin: Admin, session: DbSession) -> Response:
-    contact = _get_request(session, request_id)
+    contact = get_or_404(session, ContactRequest, request_id)
     messages = list(
         session.scalars(
             select(OutboxMessage)
@@ -234,7 +227,7 @@ def reroute(
 ) -> Response:
     """Route a flagged request again (after its site's contact address was fixed)."""
     check_csrf(request, csrf_token)
-    contact = _get_request(session, request_id)
+    contact = get_or_404(session, ContactRequest, request_id)
     study = session.get(Study, contact.study_id) if contact.study_id else None
     site = session.get(Site, contact.site_id) if contact.site_id else None
     if contact.flagged and study is not None:
@@ -275,16 +268,13 @@ def fix_site_email(
 ) -> Response:
     """Set the email address of a site's first contact (adding a contact if it has none)."""
     check_csrf(request, csrf_token)
-    site = session.get(Site, site_id)
-    if site is None:
-        raise HTTPException(status_code=404)
+    site = get_or_404(session, Site, site_id)
     try:
-        address = validate_email(email.strip(), check_deliverability=False, allow_smtputf8=False)
+        new_address = mail_address(email)
     except EmailNotValidError as error:
         raise HTTPException(
             status_code=422, detail=f"That email address is not valid: {error}"
         ) from None
-    new_address = address.ascii_email or address.normalized
     contacts = [dict(c) for c in site.contacts] or [{"name": "Study site contact"}]
     old = contacts[0].get("email")
     contacts[0]["email"] = new_address
@@ -338,9 +328,7 @@ def retry(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, csrf_token)
-    message = session.get(OutboxMessage, message_id)
-    if message is None:
-        raise HTTPException(status_code=404)
+    message = get_or_404(session, OutboxMessage, message_id)
     if message.status == FAILED:
         retry_failed(session, message, now=now())
         audit(

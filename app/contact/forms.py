@@ -301,14 +301,21 @@ def _clean_email(value: str, check_deliverability: bool) -> str | _Problem:
         return _Problem(_email_message(str(error)))
 
 
-def _normalized_email(value: str, check_deliverability: bool) -> str:
-    # Mail must reach the patient through any relay and any site's mail system: an
-    # internationalised domain is kept in its ASCII (punycode) form, and a local part
-    # that needs SMTPUTF8 is refused, since many servers would reject or mangle it.
+def mail_address(value: str, *, check_deliverability: bool = False) -> str:
+    """A deliverable form of an email address; raises EmailNotValidError.
+
+    Mail must get through any relay and any site's mail system: an internationalised
+    domain is kept in its ASCII (punycode) form, and a local part that needs SMTPUTF8 is
+    refused, since many servers would reject or mangle it.
+    """
     result = email_validator.validate_email(
-        value, check_deliverability=check_deliverability, allow_smtputf8=False
+        value.strip(), check_deliverability=check_deliverability, allow_smtputf8=False
     )
     return result.ascii_email or result.normalized
+
+
+def _normalized_email(value: str, check_deliverability: bool) -> str:
+    return mail_address(value, check_deliverability=check_deliverability)
 
 
 def _email_message(reason: str) -> str:

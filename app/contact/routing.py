@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 
+from app.contact.forms import mail_address
 from app.studies.models import Site, Study
 
 RoutingKind = Literal["site", "central", "fallback", "flagged"]
@@ -31,10 +32,9 @@ def _usable(address: Any) -> str | None:
     if not isinstance(address, str) or not address.strip():
         return None
     try:
-        result = validate_email(address.strip(), check_deliverability=False, allow_smtputf8=False)
+        return mail_address(address)
     except EmailNotValidError:
         return None
-    return result.ascii_email or result.normalized
 
 
 def _first_with_email(contacts: list[dict[str, Any]]) -> tuple[str, str | None] | None:

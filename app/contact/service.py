@@ -179,34 +179,24 @@ def queue_emails(
         "site_url": settings.base_url,
         "contact": primary_contact(study, site),
     }
-    if routing.address:
-        site_mail = render_email("contact_site", context)
+
+    def queue(kind: str, to: str, reply_to: str | None) -> None:
+        mail = render_email(kind, context)
         enqueue(
             session,
-            message_id=f"<contact-{request.public_id}.site@{domain}>",
-            kind="contact_site",
+            message_id=f"<contact-{request.public_id}.{kind.removeprefix('contact_')}@{domain}>",
+            kind=kind,
             sender=settings.mail_from,
-            to=[routing.address],
-            subject=site_mail.subject,
-            text=site_mail.text,
-            html=site_mail.html,
-            reply_to=request.email,
+            to=[to],
+            subject=mail.subject,
+            text=mail.text,
+            html=mail.html,
+            reply_to=reply_to,
             now=now,
             contact_request_id=request.id,
         )
-    if site_email_only:
-        return
-    patient_mail = render_email("contact_patient", context)
-    enqueue(
-        session,
-        message_id=f"<contact-{request.public_id}.patient@{domain}>",
-        kind="contact_patient",
-        sender=settings.mail_from,
-        to=[request.email],
-        subject=patient_mail.subject,
-        text=patient_mail.text,
-        html=patient_mail.html,
-        reply_to=routing.address,
-        now=now,
-        contact_request_id=request.id,
-    )
+
+    if routing.address:
+        queue("contact_site", routing.address, reply_to=request.email)
+    if not site_email_only:
+        queue("contact_patient", request.email, reply_to=routing.address)
