@@ -29,10 +29,11 @@ run: $(STAMP) ## Migrate, load demo data when empty, serve on http://127.0.0.1:8
 test: $(STAMP) lint ## Lint, type-check and run the whole test suite
 	$(BIN)/pytest
 
-lint: $(STAMP) ## ruff (lint and format check) and mypy
+lint: $(STAMP) ## ruff (lint and format check), mypy, and the import contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: $(STAMP) ## Reformat the code
 	$(BIN)/ruff format .

@@ -8,8 +8,8 @@ from typing import Any
 
 from fastapi.templating import Jinja2Templates
 
-from app.ctgov.demo import is_fictional
 from app.geo.places import GEONAMES_CREDIT
+from app.studies.rules import is_fictional
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 KM_PER_MILE = 1.609344

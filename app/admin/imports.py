@@ -48,9 +48,9 @@ from app.ctgov.importer import (
     import_records,
     read_records,
 )
-from app.ctgov.schemas import NCT_ID, STATUSES
 from app.db import writing
 from app.deps import DbSession
+from app.studies.rules import NCT_ID, STATUSES
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 log = logging.getLogger(__name__)

@@ -20,15 +20,15 @@ from sqlalchemy import func, or_, select
 from app.admin.auth import Admin, audit
 from app.admin.pages import Id, Page, check_csrf, get_or_404, now, printable, render
 from app.contact.forms import mail_address
-from app.ctgov.importer import EDITABLE_FIELDS, add_terms, search_columns, site_key
-from app.ctgov.schemas import NCT_ID, STATUSES, age_in_years
+from app.ctgov.importer import EDITABLE_FIELDS, site_key
 from app.deps import DbSession
+from app.studies.indexing import reindex
 from app.studies.models import Site, Study
+from app.studies.rules import NCT_ID, SEXES, STATUSES, age_in_years
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 PAGE_SIZE = 50
 MAX_TEXT = 20_000
-SEXES = ("ALL", "FEMALE", "MALE")
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -112,15 +112,13 @@ def parse_study_form(data: dict[str, str]) -> StudyForm:
 
 
 def apply_study_edit(study: Study, values: dict[str, Any]) -> list[str]:
-    """Set the edited fields, remember them as overrides, refresh the search text."""
+    """Set the edited fields and remember them as overrides (the caller reindexes)."""
     changed = [k for k, v in values.items() if getattr(study, k) != v]
     for field in changed:
         setattr(study, field, values[field])
     overrides = dict(study.admin_overrides or {})
     overrides.update({k: values[k] for k in changed if k in EDITABLE_FIELDS})
     study.admin_overrides = overrides
-    for column, text in search_columns(study).items():
-        setattr(study, column, text)
     return changed
 
 
@@ -235,7 +233,7 @@ def create_study(request: Request, data: FormFields, admin: Admin, session: DbSe
     apply_study_edit(study, form.values)
     session.add(study)
     session.flush()
-    add_terms(session, [study])
+    reindex(session, study)
     audit(session, actor=admin.email, action="study.create", now=when, target=f"study:{nct_id}")
     return RedirectResponse(f"/admin/studies/{study.id}", status_code=303)
 
@@ -268,7 +266,7 @@ def edit_study(
     changed = apply_study_edit(study, form.values)
     if changed:
         study.updated_at = now()
-        add_terms(session, [study])
+        reindex(session, study)
         audit(
             session,
             actor=admin.email,

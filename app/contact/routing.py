@@ -16,8 +16,6 @@ from app.contact.forms import mail_address
 from app.studies.models import Site, Study
 
 RoutingKind = Literal["site", "central", "fallback", "flagged"]
-# Statuses in which a study and a site take contact requests (DESIGN.md).
-CONTACTABLE = ("RECRUITING", "NOT_YET_RECRUITING")
 
 
 @dataclass(frozen=True)
@@ -58,28 +56,6 @@ def route_request(study: Study, site: Site | None, *, fallback: str | None) -> R
     return Routing("flagged", None)
 
 
-def primary_contact(study: Study, site: Site | None) -> dict[str, Any] | None:
-    """The contact shown to the patient, chosen as the request is routed.
-
-    The site's first contact with an email, else its first with a phone; else the same
-    among the study's central contacts; else the first published at all. So the person
-    shown is, where possible, the one the request goes to.
-    """
-    site_contacts = site.contacts if site else []
-    for contacts in (site_contacts, study.central_contacts):
-        for key in ("email", "phone"):
-            for contact in contacts:
-                if contact.get(key):
-                    return contact
-    return next(iter(site_contacts or study.central_contacts), None)
-
-
-def takes_contacts(study: Study, site: Site | None = None) -> bool:
-    if study.overall_status not in CONTACTABLE:
-        return False
-    return site is None or site.effective_status in CONTACTABLE
-
-
 def reaches_study_team(study: Study) -> bool:
     """A recruiting study that lists no sites at all, but a central contact email.
 
@@ -87,7 +63,7 @@ def reaches_study_team(study: Study) -> bool:
     tells them where they can take part.
     """
     return (
-        takes_contacts(study)
+        study.takes_contacts
         and not study.sites
         and _first_with_email(study.central_contacts) is not None
     )

@@ -22,7 +22,7 @@ from app.config import Settings
 from app.contact.forms import ContactSubmission
 from app.contact.languages import language_name
 from app.contact.models import STUDY_TEAM, ContactRequest
-from app.contact.routing import Routing, primary_contact, route_request
+from app.contact.routing import Routing, route_request
 from app.outbox.email.rendering import render_email
 from app.outbox.queue import enqueue
 from app.studies.models import Site, Study
@@ -177,7 +177,7 @@ def queue_emails(
         "language": language_name(request.language) if request.language else None,
         "study_url": f"{settings.base_url.rstrip('/')}/studies/{study.nct_id}",
         "site_url": settings.base_url,
-        "contact": primary_contact(study, site),
+        "contact": study.contact_for(site),
     }
 
     def queue(kind: str, to: str, reply_to: str | None) -> None:

@@ -14,7 +14,7 @@ from app.contact.forms import CONSENT_VALUES, region_for_country, validate_conta
 from app.contact.languages import ALL as ALL_LANGUAGES
 from app.contact.languages import COMMON as COMMON_LANGUAGES
 from app.contact.models import ContactRequest
-from app.contact.routing import primary_contact, reaches_study_team, takes_contacts
+from app.contact.routing import reaches_study_team
 from app.contact.service import (
     PUBLIC_ID,
     RATE_LIMIT_MESSAGE,
@@ -54,7 +54,7 @@ def contactable_sites(study: Study, origin: Place | None) -> list[tuple[Site | N
     """
     if reaches_study_team(study):
         return [(None, None)]
-    return [(s, km) for s, km in sites_by_distance(study.sites, origin) if takes_contacts(study, s)]
+    return [(s, km) for s, km in sites_by_distance(study.sites, origin) if s.takes_contacts]
 
 
 def _region(site: Site | None) -> str | None:
@@ -89,7 +89,7 @@ def _form_page(
                 "site": site,
                 "km": km,
                 "label": site_label(site),
-                "contact": primary_contact(study, site),
+                "contact": study.contact_for(site),
                 "not_yet": site is not None and site.effective_status == "NOT_YET_RECRUITING",
             }
             for site, km in sites
@@ -130,7 +130,7 @@ def contact_form(request: Request, nct_id: str, session: DbSession) -> Response:
         return _not_found(request, nct_id)
     origin, place_note = origin_or_none(request)
     sites = contactable_sites(study, origin)
-    if not takes_contacts(study) or not sites:
+    if not study.takes_contacts or not sites:
         return _closed_page(request, study, session, origin)
     wanted = request.query_params.get("site", "")
     values = {"site": wanted} if wanted in {str(_option_id(s)) for s, _ in sites} else {}
@@ -168,7 +168,7 @@ def submit_contact(
         return _not_found(request, nct_id)
     origin, place_note = origin_or_none(request)
     sites = contactable_sites(study, origin)
-    if not takes_contacts(study) or not sites:
+    if not study.takes_contacts or not sites:
         return _closed_page(request, study, session, origin)
     by_id = {_option_id(site): site for site, _ in sites}
     result = validate_contact_form(

@@ -36,7 +36,7 @@ import httpx
 
 from app.config import Settings
 from app.ctgov.importer import RawRecord
-from app.ctgov.schemas import NCT_ID, STATUSES
+from app.studies.rules import NCT_ID, STATUSES
 
 log = logging.getLogger(__name__)
 

@@ -31,6 +31,8 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Generic, NamedTuple, TypeVar
 
+from app.studies.rules import OPEN_STATUSES
+
 __all__ = ["MAX_STUDIES", "REFERENCE_DATE", "generate_studies", "nct_id", "vocabulary_sizes"]
 
 REFERENCE_DATE = dt.date(2026, 11, 1)
@@ -826,7 +828,6 @@ _COMPANIONS: dict[str, tuple[_Condition, ...]] = {c.name: _companions(c) for c i
 # Statuses, dates, design
 # --------------------------------------------------------------------------------------
 
-_OPEN_STATUSES = frozenset({"RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION"})
 _STATUS_TABLE = _Weighted(
     (
         ("RECRUITING", 60.0),
@@ -1795,7 +1796,7 @@ class _Builder:
         same_country = _CITIES_BY_COUNTRY[first.country]
         facilities = _CHILD_FACILITIES if child and rng.random() < 0.5 else _FACILITIES
         n_fac = len(facilities)
-        open_study = status in _OPEN_STATUSES
+        open_study = status in OPEN_STATUSES
         recruiting = status == "RECRUITING"
         sites: list[dict[str, Any]] = []
         for index in range(n_sites):
@@ -2021,7 +2022,7 @@ class _Builder:
         roll = rng.random()
         n_central = (
             (0 if roll < 0.15 else 1 if roll < 0.6 else 2)
-            if status in _OPEN_STATUSES
+            if status in OPEN_STATUSES
             else (0 if roll < 0.7 else 1)
         )
         if n_central:
@@ -2050,11 +2051,6 @@ class _Builder:
             },
             "hasResults": False,
         }
-
-
-def is_fictional(nct_id: str) -> bool:
-    """Generated studies use NCT9…, a range ClinicalTrials.gov has not reached."""
-    return nct_id.startswith("NCT9")
 
 
 def nct_id(seed: int, index: int) -> str:

@@ -14,19 +14,18 @@ import datetime as dt
 import hashlib
 import json
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, cast
 
 from sqlalchemy import Table, delete, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.ctgov.schemas import RecordError, SiteRecord, StudyRecord, parse_study
-from app.studies.models import SearchTerm, Site, Study
+from app.studies.indexing import add_terms, indexed_text, indexed_text_of
+from app.studies.models import Site, Study
 from app.studies.text import normalize
 
 BATCH_SIZE = 500
@@ -187,28 +186,10 @@ def read_records(paths: Iterable[str], *, stdin: IO[str] | None = None) -> Itera
 # --- writing ---------------------------------------------------------------------------
 
 
-def search_columns(study: StudyRecord | Study) -> dict[str, str]:
-    """The normalised text the full-text indexes read, from a record or an edited study."""
-    return search_columns_from(vars(study))
-
-
-def search_columns_from(values: dict[str, Any]) -> dict[str, str]:
-    titles = [
-        values["brief_title"],
-        values.get("official_title") or "",
-        values.get("acronym") or "",
-    ]
-    return {
-        "search_conditions": normalize(" ; ".join(values["conditions"] + values["keywords"])),
-        "search_mesh": normalize(" ; ".join(values["mesh_terms"] + values["mesh_ancestors"])),
-        "search_title": normalize(" ; ".join(titles)),
-    }
-
-
 def _study_values(record: StudyRecord, digest: str, now: dt.datetime) -> dict[str, Any]:
     values = dict(vars(record))
     del values["sites"]
-    values.update(search_columns(record))
+    values.update(indexed_text_of(record))
     values["source_hash"] = digest
     values["updated_at"] = now
     return values
@@ -221,7 +202,7 @@ def _merged(
     values = {"id": study_id, **_study_values(record, digest, now)}
     if edits:
         values.update({k: v for k, v in edits.items() if k in EDITABLE_FIELDS})
-        values.update(search_columns_from(values))
+        values.update(indexed_text(values))
     return values
 
 
@@ -250,20 +231,6 @@ def record_hash(record: StudyRecord) -> str:
     if "\\u0000" in payload:
         raise RecordError("the record contains a NUL character", record.nct_id)
     return hashlib.sha256(payload.encode()).hexdigest()
-
-
-def add_terms(session: Session, studies: Sequence[StudyRecord | Study]) -> None:
-    """Add the studies' words to the vocabulary that typo tolerance draws on."""
-    terms: set[str] = set()
-    for study in studies:
-        for text in search_columns(study).values():
-            terms.update(w for w in text.split() if 3 <= len(w) <= 100)
-    if not terms:
-        return
-    rows = [{"term": t} for t in sorted(terms)]
-    dialect = session.get_bind().dialect.name
-    factory = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(factory(SearchTerm).on_conflict_do_nothing(), rows)
 
 
 def _sync_sites(session: Session, study_ids: dict[str, int], records: list[StudyRecord]) -> None:

@@ -13,36 +13,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-NCT_ID = re.compile(r"^NCT\d{8}$")
+from app.studies.rules import NCT_ID, SEXES, STATUSES, age_in_years
+
 # "2024-03", "2024-03-14", or a timestamp whose date part is kept.
 _DATE = re.compile(r"^(\d{4}-\d{2}(?:-\d{2})?)(?:[T ][0-9:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$")
-# ClinicalTrials.gov's overall and site statuses (API v2 enum Status).
-STATUSES = (
-    "RECRUITING",
-    "NOT_YET_RECRUITING",
-    "ENROLLING_BY_INVITATION",
-    "ACTIVE_NOT_RECRUITING",
-    "SUSPENDED",
-    "TERMINATED",
-    "COMPLETED",
-    "WITHDRAWN",
-    "UNKNOWN",
-    "AVAILABLE",
-    "NO_LONGER_AVAILABLE",
-    "TEMPORARILY_NOT_AVAILABLE",
-    "APPROVED_FOR_MARKETING",
-    "WITHHELD",
-)
-MAX_AGE_YEARS = 150
-_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*$")
-_UNIT_YEARS = {
-    "year": 1.0,
-    "month": 1 / 12,
-    "week": 7 / 365.25,
-    "day": 1 / 365.25,
-    "hour": 1 / (365.25 * 24),
-    "minute": 1 / (365.25 * 24 * 60),
-}
 
 
 class RecordError(ValueError):
@@ -52,22 +26,6 @@ class RecordError(ValueError):
         super().__init__(reason)
         self.reason = reason
         self.nct_id = nct_id
-
-
-def age_in_years(text: str | None) -> float | None:
-    """ "18 Years" -> 18.0, "6 Months" -> 0.5, "2 Weeks" -> 0.0383; None stays None."""
-    if text is None or not text.strip() or text.strip().upper() in {"N/A", "NA"}:
-        return None
-    match = _AGE.match(text)
-    if not match:
-        raise ValueError(f'age "{text}" is not a number followed by a unit')
-    unit = match.group(2).lower().rstrip("s")
-    if unit not in _UNIT_YEARS:
-        raise ValueError(f'age "{text}" has an unknown unit')
-    years = float(match.group(1)) * _UNIT_YEARS[unit]
-    if years > MAX_AGE_YEARS:
-        raise ValueError(f'age "{text}" is more than {MAX_AGE_YEARS} years')
-    return years
 
 
 class _Model(BaseModel):
@@ -303,7 +261,7 @@ def parse_study(raw: Any) -> StudyRecord:
     except ValueError as exc:
         raise RecordError(f"eligibilityModule: {exc}", nct_id) from None
     sex = (elig.sex or "ALL").upper()
-    if sex not in {"ALL", "FEMALE", "MALE"}:
+    if sex not in SEXES:
         raise RecordError(f'eligibilityModule.sex "{elig.sex}" is not ALL, FEMALE or MALE', nct_id)
 
     browse = doc.derivedSection.conditionBrowseModule

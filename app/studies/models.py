@@ -19,10 +19,14 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    func,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from app.db import Base, UTCDateTime
+from app.studies import rules
 
 
 class Study(Base):
@@ -88,6 +92,15 @@ class Study(Base):
     def title(self) -> str:
         return self.brief_title
 
+    @property
+    def takes_contacts(self) -> bool:
+        """The study itself is in a status that takes contact requests."""
+        return rules.takes_contacts(self.overall_status, site=False)
+
+    def contact_for(self, site: Site | None) -> dict[str, Any] | None:
+        """The contact a patient is shown for `site` (None: the study team)."""
+        return rules.primary_contact(site.contacts if site else [], self.central_contacts)
+
 
 class Site(Base):
     """One location of a study: a hospital or clinic that may take contacts."""
@@ -114,10 +127,21 @@ class Site(Base):
 
     study: Mapped[Study] = relationship(back_populates="sites")
 
-    @property
+    @hybrid_property
     def effective_status(self) -> str:
         """The site's own status, or the study's when the listing gives none."""
-        return self.status or self.study.overall_status
+        return rules.effective_status(self.status, self.study.overall_status)
+
+    @effective_status.inplace.expression
+    @classmethod
+    def _effective_status_sql(cls) -> ColumnElement[str]:
+        # The same rule in SQL; the query must join Study.
+        return func.coalesce(cls.status, Study.overall_status)
+
+    @property
+    def takes_contacts(self) -> bool:
+        """Both the study and this site are in a status that takes contact requests."""
+        return rules.takes_contacts(self.study.overall_status, self.status, site=True)
 
 
 class SearchTerm(Base):

@@ -30,10 +30,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, selectinload
 
-from app.ctgov.schemas import STATUSES
 from app.geo.distance import EARTH_RADIUS_KM, bounding_boxes, haversine_km
 from app.geo.places import Place, resolve_place
 from app.studies.models import SearchTerm, Site, Study
+from app.studies.rules import DEFAULT_STATUSES, STATUSES
 from app.studies.text import words
 
 DEFAULT_RADIUS_KM = 100.0
@@ -82,7 +82,7 @@ class SearchParams(BaseModel):
     lat: Annotated[float | None, Field(ge=-90, le=90, allow_inf_nan=False)] = None
     lon: Annotated[float | None, Field(ge=-180, le=180, allow_inf_nan=False)] = None
     radius_km: Annotated[float, Field(gt=0, le=20000, allow_inf_nan=False)] = DEFAULT_RADIUS_KM
-    status: list[str] = Field(default_factory=lambda: ["RECRUITING"])
+    status: list[str] = Field(default_factory=lambda: list(DEFAULT_STATUSES))
     page: Annotated[int, Field(ge=1, le=10000)] = 1
     page_size: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = 20
 
@@ -120,7 +120,7 @@ class SearchParams(BaseModel):
     @classmethod
     def _split_status(cls, value: Any) -> Any:
         if value is None:
-            return ["RECRUITING"]
+            return list(DEFAULT_STATUSES)
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, list):
             return items
@@ -131,7 +131,7 @@ class SearchParams(BaseModel):
             raise ValueError(
                 f"unknown status {', '.join(unknown)}; use one of {', '.join(STATUSES)}"
             )
-        return list(dict.fromkeys(parts)) or ["RECRUITING"]
+        return list(dict.fromkeys(parts)) or list(DEFAULT_STATUSES)
 
     @model_validator(mode="after")
     def _lat_lon_together(self) -> SearchParams:
@@ -315,12 +315,11 @@ def _nearby_sites(dialect: str, origin: Place, radius_km: float, statuses: list[
             for lo_lat, hi_lat, lo_lon, hi_lon in bounding_boxes(origin.lat, origin.lon, radius_km)
         ]
         distance = _distance_km(dialect, Site.lat, Site.lon, origin)
-        effective = func.coalesce(Site.status, Study.overall_status)
         candidates = (
             select(Site.study_id, Site.id.label("site_id"), distance.label("distance_km"))
             .join(Study, Study.id == Site.study_id)
             .where(Site.lat.is_not(None), Site.lon.is_not(None), or_(*boxes))
-            .where(effective.in_(statuses))
+            .where(Site.effective_status.in_(statuses))
         )
     inner = candidates.subquery("candidates")
     ranked = (
@@ -387,7 +386,7 @@ def related_studies(
 
 
 def nearest_open_site(
-    study: Study, origin: Place, statuses: Sequence[str] = ("RECRUITING",)
+    study: Study, origin: Place, statuses: Sequence[str] = DEFAULT_STATUSES
 ) -> NearestSite | None:
     """The study's nearest site whose effective status is one of `statuses`."""
     best: NearestSite | None = None

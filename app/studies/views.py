@@ -13,13 +13,12 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.contact.routing import primary_contact, takes_contacts
-from app.ctgov.schemas import NCT_ID
 from app.deps import DbSession
 from app.geo.distance import haversine_km
 from app.geo.places import AmbiguousPlace, Place, PlaceError, resolve_place
 from app.studies.criteria import parse_criteria
 from app.studies.models import Site, Study
+from app.studies.rules import NCT_ID, OPEN_STATUSES
 from app.studies.search import (
     SearchParams,
     related_studies,
@@ -41,7 +40,6 @@ FIELD_MESSAGES = {
     "page_size": "Choose between 1 and 100 results per page.",
 }
 RADIUS_CHOICES = (10, 25, 50, 100, 250, 500, 1000)
-OPEN_STATUSES = {"RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION"}
 
 
 def query_dict(request: Request) -> dict[str, Any]:
@@ -252,7 +250,7 @@ def study_page(request: Request, nct_id: str, session: DbSession) -> Response:
         "place_note": place_note,
         "place_query": location_query(request) if origin else "",
         "stale": staleness(study, dt.datetime.now(dt.UTC).date()),
-        "can_contact": takes_contacts(study) and any(takes_contacts(study, s) for s in study.sites),
+        "can_contact": study.takes_contacts and any(s.takes_contacts for s in study.sites),
         "age_range": age_range_label(study),
         "sex_label": sex_label(study.sex),
         "related": related_studies(session, study, origin=origin),
@@ -268,9 +266,7 @@ def study_summary(request: Request, nct_id: str, session: DbSession) -> Response
         return _render(request, "errors/404.html", {"nct_id": nct_id}, status_code=404)
     origin, _ = origin_or_none(request)
     open_sites = [
-        (site, km)
-        for site, km in sites_by_distance(study.sites, origin)
-        if takes_contacts(study, site)
+        (site, km) for site, km in sites_by_distance(study.sites, origin) if site.takes_contacts
     ]
     wanted = request.query_params.get("site", "")
     chosen = next((pair for pair in open_sites if str(pair[0].id) == wanted), None)
@@ -283,7 +279,7 @@ def study_summary(request: Request, nct_id: str, session: DbSession) -> Response
         "site": site,
         "km": km,
         "origin": origin,
-        "contact": primary_contact(study, site) if site else None,
+        "contact": study.contact_for(site) if site else None,
         "place_query": location_query(request) if origin else "",
         "today": dt.datetime.now(dt.UTC).date().strftime("%d %B %Y").lstrip("0"),
     }

@@ -17,7 +17,7 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Status codes for the R*Tree, in the order of app.studies.search.STATUSES (code = index + 1;
+# Status codes for the R*Tree, in the order of app.studies.rules.STATUSES (code = index + 1;
 # 0 for anything else). A test searches a site of every status to keep the two in step.
 _STATUS_ORDER = (
     "RECRUITING",

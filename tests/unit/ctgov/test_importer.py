@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.ctgov.importer import import_records, read_records
-from app.ctgov.schemas import age_in_years
 from app.studies.models import Site, Study
+from app.studies.rules import age_in_years
 from tests import factories as f
 from tests.conftest import NOW, load
 

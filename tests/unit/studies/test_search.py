@@ -173,7 +173,7 @@ def test_radius_edge_is_inclusive_to_the_kilometre(session: Session) -> None:
 
 def test_every_status_can_be_searched_by_place(session: Session) -> None:
     """The spatial index codes statuses; each must find its own sites and no others."""
-    from app.ctgov.schemas import STATUSES
+    from app.studies.rules import STATUSES
 
     records = {status: f.study(status=status, sites=[f.site(status=status)]) for status in STATUSES}
     load(session, *records.values())
