@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     outbox_backoff_max_seconds: float = Field(default=3600, gt=0)
     outbox_lease_seconds: float = Field(default=120, gt=0)
     worker_poll_seconds: float = Field(default=2, gt=0)
+    # Requests run in a pool of threads, each holding at most one database connection, so
+    # the connection pool is sized from the thread pool (see docs/performance.md).
+    web_threads: int = Field(default=16, ge=1, le=512)
+    db_pool_size: int | None = Field(default=None, ge=1, le=1000)
+    db_pool_timeout: float = Field(default=10, gt=0)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
@@ -65,6 +70,23 @@ class Settings(BaseSettings):
         if self.email_check_deliverability is None:
             return self.env == "production"
         return self.email_check_deliverability
+
+    @property
+    def pool_size(self) -> int:
+        """Connections kept open: one per request thread, plus the in-process worker,
+        an import job, the readiness check and one spare."""
+        return self.db_pool_size or self.web_threads + 4
+
+    @property
+    def pool_overflow(self) -> int:
+        """Extra connections for bursts: a request keeps its connection from the end of
+        its route until its transaction is closed, while the next one may already run."""
+        return self.web_threads
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Every cookie is Secure when the site is served over https (always in production)."""
+        return self.base_url.startswith("https://")
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,20 +1,25 @@
-"""Database engine, sessions and the declarative base.
+"""Database engine, sessions, transactions and the declarative base.
 
-The request owns the transaction: `get_session` commits once the route has returned and
-before the response is sent, so a failed commit can never show a success page.
-Services and repositories never commit.
+The request owns the transaction, and holds it only while it needs it: a request reads
+in a deferred transaction, lets its connection go (`release`) before slow work, and
+writes in one short `write_transaction`. Services and repositories never commit.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, Dialect, Engine, MetaData, create_engine, event
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -81,6 +86,55 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# SQLite allows one writer per database file. Waiting writers inside one process queue on
+# this lock instead of SQLite's busy handler, which polls with sleeps of up to 100 ms and
+# so leaves the database idle between writers, and lets an unlucky one time out while
+# others overtake it. Writers in other processes (a separate worker, the importer) still
+# meet at SQLite's own lock, waiting up to BUSY_TIMEOUT_SECONDS.
+BUSY_TIMEOUT_SECONDS = 10.0
+_write_locks: dict[str, threading.Lock] = {}
+_write_locks_guard = threading.Lock()
+
+
+def _write_lock(path: str) -> threading.Lock:
+    key = os.path.realpath(path)
+    with _write_locks_guard:
+        return _write_locks.setdefault(key, threading.Lock())
+
+
+class _SQLiteConnection(sqlite3.Connection):
+    """A sqlite3 connection that gives the process's write lock back when its transaction ends.
+
+    Released after COMMIT or ROLLBACK has really happened (SQLAlchemy's events fire
+    before), so the next writer's BEGIN IMMEDIATE finds the database free.
+    """
+
+    held_write_lock: threading.Lock | None = None
+
+    def _release_write_lock(self) -> None:
+        lock, self.held_write_lock = self.held_write_lock, None
+        if lock is not None:
+            lock.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._release_write_lock()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._release_write_lock()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._release_write_lock()
+
+
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # The sqlite3 module's own transaction handling does not begin before SAVEPOINT or
     # DDL; turn it off and let SQLAlchemy emit BEGIN itself (see _sqlite_begin).
@@ -91,62 +145,127 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
     cursor.close()
 
 
-def _sqlite_begin(connection: Any) -> None:
+def _sqlite_begin(connection: Connection) -> None:
     # A transaction that reads and then writes must take the write lock at BEGIN: if it
     # upgraded later, a concurrent writer could make SQLite fail it at once ("database
     # is locked") instead of waiting. Readers stay deferred and never block.
-    immediate = connection.get_execution_options().get(WRITE_OPTION)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    if not connection.get_execution_options().get(WRITE_OPTION):
+        connection.exec_driver_sql("BEGIN")
+        return
+    raw = connection.connection.dbapi_connection
+    path = connection.engine.url.database
+    if isinstance(raw, _SQLiteConnection) and path and path != ":memory:":
+        lock = _write_lock(path)
+        if not lock.acquire(timeout=BUSY_TIMEOUT_SECONDS):
+            raise OperationalError(
+                "BEGIN IMMEDIATE", None, TimeoutError("another writer held the database too long")
+            )
+        raw.held_write_lock = lock
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            raw._release_write_lock()
+            raise
+        return
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 WRITE_OPTION = "trialfinder_writes"
+
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
+"""What the database raises when it cannot answer: down, restarting, or too busy in time.
+A transaction that fails so has changed nothing, so the request may simply be tried again."""
 
 
 def writing(session: Session) -> None:
     """Declare, before its first statement, that this session's transaction will write.
 
-    On SQLite that takes the write lock up front (see _sqlite_begin); elsewhere it is a no-op.
+    On SQLite that takes the write lock up front (see _sqlite_begin); elsewhere it only
+    checks out the connection. Prefer `write_transaction`, which also ends it.
     """
     session.connection(execution_options={WRITE_OPTION: True})
 
 
-def make_engine(url: str) -> Engine:
-    """An engine with the settings each database needs."""
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_connect)
-        event.listen(engine, "begin", _sqlite_begin)
-        return engine
-    # JIT planning adds tens of milliseconds to mid-size search queries and buys nothing.
-    return create_engine(url, pool_pre_ping=True, connect_args={"options": "-c jit=off"})
+def release(session: Session) -> None:
+    """End the session's reads and give its connection back to the pool.
 
-
-@lru_cache(maxsize=8)
-def engine_for(url: str) -> Engine:
-    return make_engine(url)
-
-
-def session_factory(settings: Settings | None = None) -> sessionmaker[Session]:
-    settings = settings or get_settings()
-    return sessionmaker(engine_for(settings.database_url), expire_on_commit=False)
+    Objects already loaded stay usable (sessions do not expire them on commit), so a view
+    can read what it needs, let go of the connection, and then validate, geocode or render
+    without holding one.
+    """
+    if session.in_transaction():
+        session.commit()
 
 
 @contextmanager
-def session_scope(settings: Settings | None = None) -> Iterator[Session]:
-    """A session committed on success and rolled back on error (CLI and worker)."""
-    session = session_factory(settings)()
+def write_transaction(session: Session) -> Iterator[Session]:
+    """One short writing transaction, committed at the end of the block.
+
+    The request's reads end first (their snapshot must not be the one the write runs
+    in), then the write lock is taken (SQLite: BEGIN IMMEDIATE, queued in-process), the
+    block runs and commits. Keep only the writes and the reads they depend on inside:
+    validation, geocoding and rendering belong before or after.
+    """
+    release(session)
+    writing(session)
     try:
         yield session
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    finally:
-        session.close()
+
+
+def make_engine(
+    url: str, *, pool_size: int = 5, max_overflow: int = 10, pool_timeout: float = 30.0
+) -> Engine:
+    """An engine with the settings each database needs, and a connection pool of this size."""
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout}
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        memory = not path or path == ":memory:"
+        if not memory:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "factory": _SQLiteConnection},
+            **({} if memory else pool),
+        )
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    # JIT planning adds tens of milliseconds to mid-size search queries and buys nothing.
+    # pre_ping: after a database restart, stale pooled connections are replaced, not used.
+    # connect_timeout: an unreachable server must fail a request in seconds, not minutes.
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        connect_args={"options": "-c jit=off", "connect_timeout": 5},
+        **pool,
+    )
+
+
+@lru_cache(maxsize=8)
+def _engine(url: str, pool_size: int, max_overflow: int, pool_timeout: float) -> Engine:
+    return make_engine(
+        url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout
+    )
+
+
+def engine_for(settings: Settings) -> Engine:
+    """The process's engine for these settings, its pool sized by them (see Settings)."""
+    return _engine(
+        settings.database_url,
+        settings.pool_size,
+        settings.pool_overflow,
+        settings.db_pool_timeout,
+    )
+
+
+def session_factory(settings: Settings | None = None) -> sessionmaker[Session]:
+    settings = settings or get_settings()
+    return sessionmaker(engine_for(settings), expire_on_commit=False)

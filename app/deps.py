@@ -8,15 +8,15 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from app.db import writing
-
 
 def _session(request: Request) -> Iterator[Session]:
-    # Committed after the route returns and before the response is sent
-    # (scope="function"), so a failed commit becomes an error page, never a false success.
+    # The session takes no connection until the route first uses it, and a route that
+    # writes does so in `write_transaction`, which commits there. What is left here is
+    # the end of a read transaction: committed after the route returns and before the
+    # response is sent (scope="function"), so even a late failure becomes an error page,
+    # never a false success. FastAPI runs this exit outside the request thread pool, so
+    # giving a connection back never waits for a free thread.
     session: Session = request.app.state.sessionmaker()
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        writing(session)
     try:
         yield session
         session.commit()

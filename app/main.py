@@ -1,21 +1,21 @@
-"""The web application: routers, static files, security headers and error pages."""
+"""The web application: routers, static files, CSRF, security headers and error answers."""
 
 from __future__ import annotations
 
-import logging
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from anyio import to_thread
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import RequestResponseEndpoint
-from starlette.requests import ClientDisconnect
 
+from app import csrf, errors, headers
 from app.admin import imports as admin_imports
 from app.admin import studies as admin_studies
 from app.admin import views as admin_views
@@ -29,38 +29,31 @@ from app.studies import views as studies_views
 from app.templating import make_templates
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-log = logging.getLogger("trialfinder")
 MAX_ADMIN_BODY = 210 * 1024 * 1024  # the import upload cap plus room for the form
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-    "Permissions-Policy": "geolocation=(self), camera=(), microphone=()",
-}
-# The OpenAPI pages load their viewer from a CDN, so they are served without this policy.
-DOCS_PATHS = ("/docs", "/redoc", "/openapi.json")
-
-
-def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Requests run in this many threads; the connection pool is sized from the same
+        # setting (see Settings.pool_size), so a request never waits for a connection
+        # that a request waiting for a thread holds.
+        to_thread.current_default_thread_limiter().total_tokens = settings.web_threads
+        yield
+
     app = FastAPI(
         title="TrialFinder",
         summary="Find clinical trials that are recruiting now, near you.",
         version="0.1.0",
+        lifespan=lifespan,
+        # Every route that changes something is protected unless named in csrf.EXEMPT.
+        dependencies=[Depends(csrf.protect)],
     )
     app.state.settings = settings
     app.state.sessionmaker = session_factory(settings)
     app.state.templates = make_templates()
-    hsts = settings.env == "production"
 
     @app.middleware("http")
     async def admin_gate(request: Request, call_next: RequestResponseEndpoint) -> Response:
@@ -77,18 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: RequestResponseEndpoint) -> Response:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            if name == "Content-Security-Policy" and request.url.path.startswith(DOCS_PATHS):
-                continue
-            response.headers.setdefault(name, value)
-        if hsts:
-            response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-        if request.url.path.startswith("/admin"):
-            # Patients' personal data: never cached, never indexed.
-            response.headers["Cache-Control"] = "no-store"
-            response.headers["X-Robots-Tag"] = "noindex, nofollow"
-        return response
+        return headers.apply(request, await call_next(request))
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(studies_views.router)
@@ -107,68 +89,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/readyz", include_in_schema=False)
     def readyz() -> PlainTextResponse:
-        try:
-            with app.state.sessionmaker() as session:
-                session.execute(text("SELECT 1 FROM studies LIMIT 1"))
-        except Exception:
-            log.exception("readiness check failed")
-            return PlainTextResponse("database unavailable", status_code=503)
+        # Errors reach the database-unavailable answer: 503 with Retry-After.
+        with app.state.sessionmaker() as session:
+            session.execute(text("SELECT 1 FROM studies LIMIT 1"))
         return PlainTextResponse("ok")
 
-    templates = app.state.templates
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if _wants_json(request):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
-        if request.url.path.startswith("/admin/") and exc.status_code != 404:
-            # Administrators get the reason (an expired form, an invalid address) in their
-            # own layout, not the patients' "start again from the search page".
-            titles = {403: "Not allowed", 413: "Too large", 422: "Please check what you sent"}
-            admin_page: Response = templates.TemplateResponse(
-                request,
-                "admin/error.html",
-                {
-                    "title": titles.get(exc.status_code, "Something went wrong"),
-                    "detail": exc.detail,
-                },
-                status_code=exc.status_code,
-            )
-            return admin_page
-        name = "errors/404.html" if exc.status_code == 404 else "errors/error.html"
-        response: Response = templates.TemplateResponse(
-            request, name, {"status_code": exc.status_code}, status_code=exc.status_code
-        )
-        return response
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-        if _wants_json(request):
-            return JSONResponse({"detail": errors}, status_code=422)
-        response: Response = templates.TemplateResponse(
-            request, "errors/error.html", {"status_code": 422}, status_code=422
-        )
-        return response
+    errors.install(app)
 
     @app.exception_handler(NotLoggedIn)
     async def to_login(request: Request, exc: NotLoggedIn) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/admin/login?{urlencode({'next': target})}", status_code=303)
-
-    @app.exception_handler(ClientDisconnect)
-    async def client_left(request: Request, exc: ClientDisconnect) -> Response:
-        # The browser went away mid-upload: nothing to answer, nothing went wrong here.
-        return PlainTextResponse("request incomplete", status_code=400)
-
-    @app.exception_handler(Exception)
-    async def server_error(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s", request.url.path)
-        if _wants_json(request):
-            return JSONResponse({"detail": "internal error"}, status_code=500)
-        response: Response = templates.TemplateResponse(
-            request, "errors/error.html", {"status_code": 500}, status_code=500
-        )
-        return response
 
     return app

@@ -3,6 +3,7 @@
 from app.admin.models import AdminUser, AuditEvent, ImportJob, LoginAttempt
 from app.contact.models import ContactRequest
 from app.outbox.models import OutboxMessage
+from app.ratelimit import RateLimitRow
 from app.studies.models import SearchTerm, Site, Study
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "ImportJob",
     "LoginAttempt",
     "OutboxMessage",
+    "RateLimitRow",
     "SearchTerm",
     "Site",
     "Study",

@@ -19,6 +19,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from app import cookies
+from app.addresses import identity
 from app.admin.models import AdminUser, AuditEvent, LoginAttempt
 from app.deps import DbSession
 
@@ -45,8 +47,8 @@ def hash_password(password: str) -> str:
 
 
 def normalize_email(email: str) -> str:
-    # Printable characters only: a NUL would make PostgreSQL refuse the attempt's record.
-    return "".join(ch for ch in email if ch.isprintable()).strip().lower()[:254]
+    """An account's email as stored and compared (the site-wide rule, `addresses.identity`)."""
+    return identity(email)
 
 
 def create_admin(session: Session, *, email: str, password: str, now: dt.datetime) -> AdminUser:
@@ -80,9 +82,13 @@ def client_address(request: Request) -> str:
 
 
 @dataclass(frozen=True)
-class LoginResult:
-    user: AdminUser | None
-    throttled: bool = False
+class LoginCheck:
+    """What a login attempt is checked against, read before the (slow) password check."""
+
+    account: str  # the email as typed, normalised
+    user: AdminUser | None  # the active account with that email, if any
+    known: bool  # an account with that email exists (active or not)
+    throttled: bool
 
 
 def _recent_failures(
@@ -99,35 +105,54 @@ def _recent_failures(
     )
 
 
-def authenticate(
-    session: Session, *, email: str, password: str, address: str, now: dt.datetime
-) -> LoginResult:
-    """Check a login; every attempt is recorded, and too many failures lock it out a while.
-
-    The answer never says whether the account exists.
-    """
-    account = normalize_email(email)[:254]
+def check_login(session: Session, *, email: str, address: str, now: dt.datetime) -> LoginCheck:
+    """Read what a login needs; no writes, so the caller can let go of the connection
+    before `password_matches` spends a tenth of a second on Argon2."""
+    account = normalize_email(email)
     throttled = (
         _recent_failures(session, LoginAttempt.email, account, now) >= MAX_FAILURES_PER_ACCOUNT
         or _recent_failures(session, LoginAttempt.address, address, now) >= MAX_FAILURES_PER_ADDRESS
     )
-    user = session.scalar(
-        select(AdminUser).where(AdminUser.email == account, AdminUser.is_active.is_(True))
-    )
-    ok = False
-    if not throttled:
-        try:
-            ok = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            ok = False
-        ok = ok and user is not None
-    session.add(LoginAttempt(email=account, address=address[:64], at=now, success=ok))
-    if ok and user is not None:
-        if _hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = _hasher.hash(password)
-        user.last_login_at = now
-        return LoginResult(user)
-    return LoginResult(None, throttled=throttled)
+    user = session.scalar(select(AdminUser).where(AdminUser.email == account))
+    active = user if user is not None and user.is_active else None
+    return LoginCheck(account, active, user is not None, throttled)
+
+
+def password_matches(check: LoginCheck, password: str) -> bool:
+    """Argon2 verification; an unknown account costs the same (the answer never says)."""
+    if check.throttled:
+        return False
+    try:
+        _hasher.verify(check.user.password_hash if check.user else _DUMMY_HASH, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+    return check.user is not None
+
+
+def record_login(
+    session: Session,
+    check: LoginCheck,
+    *,
+    ok: bool,
+    password: str,
+    address: str,
+    now: dt.datetime,
+) -> AdminUser | None:
+    """Store the attempt (every attempt counts towards throttling); the user when it succeeded.
+
+    Runs in the caller's writing transaction; the account is read again there, so a
+    password changed meanwhile is not overwritten by a rehash.
+    """
+    session.add(LoginAttempt(email=check.account, address=address[:64], at=now, success=ok))
+    if not ok or check.user is None:
+        return None
+    user = session.get(AdminUser, check.user.id, populate_existing=True, with_for_update=True)
+    if user is None or not user.is_active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_login_at = now
+    return user
 
 
 def _serializer(request: Request) -> URLSafeTimedSerializer:
@@ -135,20 +160,19 @@ def _serializer(request: Request) -> URLSafeTimedSerializer:
 
 
 def start_session(request: Request, response: Response, user: AdminUser) -> None:
-    settings = request.app.state.settings
-    response.set_cookie(
+    cookies.set_cookie(
+        request,
+        response,
         COOKIE,
         _serializer(request).dumps([user.id, user.session_nonce]),
         max_age=SESSION_SECONDS,
-        httponly=True,
         samesite="strict",
-        secure=settings.env != "development",
         path="/admin",
     )
 
 
-def end_session(response: Response) -> None:
-    response.delete_cookie(COOKIE, path="/admin")
+def end_session(request: Request, response: Response) -> None:
+    cookies.delete_cookie(request, response, COOKIE, path="/admin")
 
 
 def has_signed_session(request: Request) -> bool:

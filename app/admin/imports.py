@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.admin.auth import Admin, audit
 from app.admin.models import AdminUser, ImportJob
-from app.admin.pages import Id, check_csrf, now, render
+from app.admin.pages import Id, now, render
 from app.config import Settings
 from app.ctgov.client import FetchError, FetchQuery, fetch_records
 from app.ctgov.importer import (
@@ -48,7 +48,7 @@ from app.ctgov.importer import (
     import_records,
     read_records,
 )
-from app.db import writing
+from app.db import write_transaction, writing
 from app.deps import DbSession
 from app.studies.rules import NCT_ID, STATUSES
 
@@ -159,6 +159,31 @@ def _queue_job(
 ) -> Response:
     """Record the job and its audit event, commit, and start it once the response is out."""
     when = now()
+    with write_transaction(session):
+        job = _new_job(
+            session,
+            actor=actor,
+            kind=kind,
+            description=description,
+            parameters=parameters,
+            when=when,
+        )
+    # Committed by now, so the thread finds the job.
+    background.add_task(
+        start_job, request.app.state.sessionmaker, request.app.state.settings, job.id
+    )
+    return RedirectResponse(f"/admin/imports/{job.id}", status_code=303)
+
+
+def _new_job(
+    session: Session,
+    *,
+    actor: str,
+    kind: str,
+    description: str,
+    parameters: dict[str, Any],
+    when: dt.datetime,
+) -> ImportJob:
     job = ImportJob(
         created_at=when,
         actor=actor,
@@ -183,12 +208,7 @@ def _queue_job(
         kind=kind,
         description=description,
     )
-    # Committed here, not only by the session dependency, so the thread finds the job.
-    session.commit()
-    background.add_task(
-        start_job, request.app.state.sessionmaker, request.app.state.settings, job.id
-    )
-    return RedirectResponse(f"/admin/imports/{job.id}", status_code=303)
+    return job
 
 
 @router.post("/imports/upload", response_class=HTMLResponse)
@@ -198,9 +218,7 @@ def upload(
     session: DbSession,
     background: BackgroundTasks,
     file: Annotated[UploadFile | None, File()] = None,
-    csrf_token: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    check_csrf(request, csrf_token)
     name = _display_name(file.filename if file is not None else None)
     suffix = Path(name).suffix.lower()
     if file is None or not name:
@@ -303,9 +321,7 @@ def fetch(
     condition: Annotated[str, Form(max_length=500)] = "",
     status: Annotated[list[str] | None, Form()] = None,
     max_studies: Annotated[str, Form(max_length=20)] = "",
-    csrf_token: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    check_csrf(request, csrf_token)
     statuses = [s.strip().upper() for s in status or [] if s.strip()]
     try:
         form = parse_fetch_form(nct_ids, condition, statuses, max_studies)

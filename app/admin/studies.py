@@ -16,18 +16,20 @@ from email_validator import EmailNotValidError
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 
+from app.addresses import mail_address
 from app.admin.auth import Admin, audit
-from app.admin.pages import Id, Page, check_csrf, get_or_404, now, printable, render
-from app.contact.forms import mail_address
+from app.admin.pages import Id, Page, get_or_404, now, paginate, printable, render
 from app.ctgov.importer import EDITABLE_FIELDS, site_key
+from app.db import write_transaction
 from app.deps import DbSession
 from app.studies.indexing import reindex
 from app.studies.models import Site, Study
 from app.studies.rules import NCT_ID, SEXES, STATUSES, age_in_years
+from app.studies.sites import count_sites
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
-PAGE_SIZE = 50
 MAX_TEXT = 20_000
 
 
@@ -131,27 +133,26 @@ def studies_list(
     status: str = "",
     page: Page = 1,
 ) -> Response:
-    query = select(Study)
+    site_count = (
+        select(func.count(Site.id)).where(Site.study_id == Study.id).scalar_subquery().label("n")
+    )
+    query = select(Study, site_count)
     text = printable(q).strip()
     if text:
         pattern = f"%{text.replace('%', '').replace('_', '')}%"
         query = query.where(or_(Study.nct_id == text.upper(), Study.brief_title.ilike(pattern)))
     if status.upper() in STATUSES:
         query = query.where(Study.overall_status == status.upper())
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = max(1, page)
-    rows = session.scalars(
-        query.order_by(Study.nct_id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    ).all()
+    paged = paginate(session, query, page=page, order_by=[Study.nct_id])
     context = {
         "admin": admin,
-        "rows": rows,
+        "rows": paged.rows,
         "q": q,
         "status": status.upper(),
         "statuses": STATUSES,
-        "page": page,
-        "pages": max(1, -(-total // PAGE_SIZE)),
-        "total": total,
+        "page": paged.page,
+        "pages": paged.pages,
+        "total": paged.total,
     }
     return render(request, "admin/studies.html", context)
 
@@ -205,15 +206,23 @@ def new_study_page(request: Request, admin: Admin) -> Response:
 
 @router.post("/studies/new", response_class=HTMLResponse)
 def create_study(request: Request, data: FormFields, admin: Admin, session: DbSession) -> Response:
-    check_csrf(request, data.get("csrf_token", ""))
     form = parse_study_form(data)
     nct_id = data.get("nct_id", "").upper()
     if not NCT_ID.match(nct_id):
         form.errors["nct_id"] = "An NCT ID is NCT followed by 8 digits, like NCT01234567."
-    elif session.scalar(select(Study.id).where(Study.nct_id == nct_id)):
-        form.errors["nct_id"] = "A study with this NCT ID exists already."
     if form.errors:
         return _study_page(request, admin, None, data, form.errors, status_code=422)
+    with write_transaction(session):
+        taken = session.scalar(select(Study.id).where(Study.nct_id == nct_id)) is not None
+        if not taken:
+            study = _create_study(session, nct_id, form.values, actor=admin.email)
+    if taken:
+        form.errors["nct_id"] = "A study with this NCT ID exists already."
+        return _study_page(request, admin, None, data, form.errors, status_code=422)
+    return RedirectResponse(f"/admin/studies/{study.id}", status_code=303)
+
+
+def _create_study(session: Session, nct_id: str, values: dict[str, Any], *, actor: str) -> Study:
     when = now()
     study = Study(
         nct_id=nct_id,
@@ -228,14 +237,14 @@ def create_study(request: Request, data: FormFields, admin: Admin, session: DbSe
         search_conditions="",
         search_mesh="",
         search_title="",
-        **_empty(form.values),
+        **_empty(values),
     )
-    apply_study_edit(study, form.values)
+    apply_study_edit(study, values)
     session.add(study)
     session.flush()
     reindex(session, study)
-    audit(session, actor=admin.email, action="study.create", now=when, target=f"study:{nct_id}")
-    return RedirectResponse(f"/admin/studies/{study.id}", status_code=303)
+    audit(session, actor=actor, action="study.create", now=when, target=f"study:{nct_id}")
+    return study
 
 
 def _empty(values: dict[str, Any]) -> dict[str, Any]:
@@ -257,65 +266,62 @@ def edit_study_page(request: Request, study_id: Id, admin: Admin, session: DbSes
 def edit_study(
     request: Request, study_id: Id, data: FormFields, admin: Admin, session: DbSession
 ) -> Response:
-    check_csrf(request, data.get("csrf_token", ""))
-    study = get_or_404(session, Study, study_id)
     form = parse_study_form(data)
     if form.errors:
+        study = get_or_404(session, Study, study_id)
         return _study_page(request, admin, study, data, form.errors, status_code=422)
-    before = {k: getattr(study, k) for k in form.values}
-    changed = apply_study_edit(study, form.values)
-    if changed:
-        study.updated_at = now()
-        reindex(session, study)
-        audit(
-            session,
-            actor=admin.email,
-            action="study.edit",
-            now=now(),
-            target=f"study:{study.nct_id}",
-            changes={k: [_short(before[k]), _short(form.values[k])] for k in sorted(changed)},
-        )
+    with write_transaction(session):
+        study = get_or_404(session, Study, study_id, for_update=True)
+        before = {k: getattr(study, k) for k in form.values}
+        changed = apply_study_edit(study, form.values)
+        if changed:
+            study.updated_at = now()
+            reindex(session, study)
+            audit(
+                session,
+                actor=admin.email,
+                action="study.edit",
+                now=now(),
+                target=f"study:{study.nct_id}",
+                changes={k: [_short(before[k]), _short(form.values[k])] for k in sorted(changed)},
+            )
     return RedirectResponse(f"/admin/studies/{study.id}", status_code=303)
 
 
 @router.post("/studies/{study_id}/revert")
-def revert_study(
-    request: Request, study_id: Id, data: FormFields, admin: Admin, session: DbSession
-) -> Response:
+def revert_study(request: Request, study_id: Id, admin: Admin, session: DbSession) -> Response:
     """Give the edited fields back to the registry: the next import overwrites them."""
-    check_csrf(request, data.get("csrf_token", ""))
-    study = get_or_404(session, Study, study_id)
-    fields = sorted(study.admin_overrides or {})
-    study.admin_overrides = {}
-    study.source_hash = ""  # so that the next import rewrites the study from the registry
-    audit(
-        session,
-        actor=admin.email,
-        action="study.revert",
-        now=now(),
-        target=f"study:{study.nct_id}",
-        fields=fields,
-    )
+    with write_transaction(session):
+        study = get_or_404(session, Study, study_id, for_update=True)
+        fields = sorted(study.admin_overrides or {})
+        study.admin_overrides = {}
+        study.source_hash = ""  # so that the next import rewrites the study from the registry
+        audit(
+            session,
+            actor=admin.email,
+            action="study.revert",
+            now=now(),
+            target=f"study:{study.nct_id}",
+            fields=fields,
+        )
     return RedirectResponse(f"/admin/studies/{study.id}", status_code=303)
 
 
 @router.post("/studies/{study_id}/delete")
-def delete_study(
-    request: Request, study_id: Id, data: FormFields, admin: Admin, session: DbSession
-) -> Response:
-    check_csrf(request, data.get("csrf_token", ""))
-    study = get_or_404(session, Study, study_id)
-    audit(
-        session,
-        actor=admin.email,
-        action="study.delete",
-        now=now(),
-        target=f"study:{study.nct_id}",
-        title=study.brief_title,
-        status=study.overall_status,
-        sites=len(study.sites),
-    )
-    session.delete(study)
+def delete_study(request: Request, study_id: Id, admin: Admin, session: DbSession) -> Response:
+    with write_transaction(session):
+        study = get_or_404(session, Study, study_id, for_update=True)
+        audit(
+            session,
+            actor=admin.email,
+            action="study.delete",
+            now=now(),
+            target=f"study:{study.nct_id}",
+            title=study.brief_title,
+            status=study.overall_status,
+            sites=count_sites(session, study),
+        )
+        session.delete(study)
     return RedirectResponse("/admin/studies", status_code=303)
 
 
@@ -440,24 +446,25 @@ def new_site_page(request: Request, study_id: Id, admin: Admin, session: DbSessi
 def create_site(
     request: Request, study_id: Id, data: FormFields, admin: Admin, session: DbSession
 ) -> Response:
-    check_csrf(request, data.get("csrf_token", ""))
-    study = get_or_404(session, Study, study_id)
     form = parse_site_form(data)
     if form.errors:
+        study = get_or_404(session, Study, study_id)
         return _site_page(request, admin, study, None, data, form.errors, status_code=422)
-    position = max((s.position for s in study.sites), default=-1) + 1
-    site = Site(study_id=study.id, position=position, contacts=[])
-    _apply_site(site, form.values)
-    session.add(site)
-    session.flush()
-    audit(
-        session,
-        actor=admin.email,
-        action="site.create",
-        now=now(),
-        target=f"site:{site.id}",
-        study=study.nct_id,
-    )
+    with write_transaction(session):
+        study = get_or_404(session, Study, study_id, for_update=True)
+        last = session.scalar(select(func.max(Site.position)).where(Site.study_id == study.id))
+        site = Site(study_id=study.id, position=(-1 if last is None else last) + 1, contacts=[])
+        _apply_site(site, form.values)
+        session.add(site)
+        session.flush()
+        audit(
+            session,
+            actor=admin.email,
+            action="site.create",
+            now=now(),
+            target=f"site:{site.id}",
+            study=study.nct_id,
+        )
     return RedirectResponse(f"/admin/studies/{study.id}", status_code=303)
 
 
@@ -471,40 +478,39 @@ def edit_site_page(request: Request, site_id: Id, admin: Admin, session: DbSessi
 def edit_site(
     request: Request, site_id: Id, data: FormFields, admin: Admin, session: DbSession
 ) -> Response:
-    check_csrf(request, data.get("csrf_token", ""))
-    site = get_or_404(session, Site, site_id)
     form = parse_site_form(data)
     if form.errors:
+        site = get_or_404(session, Site, site_id)
         return _site_page(request, admin, site.study, site, data, form.errors, status_code=422)
-    before = _site_values_of(site)
-    _apply_site(site, form.values)
-    after = _site_values_of(site)
-    audit(
-        session,
-        actor=admin.email,
-        action="site.edit",
-        changes={k: [before[k], after[k]] for k in before if before[k] != after[k]},
-        now=now(),
-        target=f"site:{site.id}",
-        study=site.study.nct_id,
-    )
+    with write_transaction(session):
+        site = get_or_404(session, Site, site_id, for_update=True)
+        before = _site_values_of(site)
+        _apply_site(site, form.values)
+        after = _site_values_of(site)
+        audit(
+            session,
+            actor=admin.email,
+            action="site.edit",
+            changes={k: [before[k], after[k]] for k in before if before[k] != after[k]},
+            now=now(),
+            target=f"site:{site.id}",
+            study=site.study.nct_id,
+        )
     return RedirectResponse(f"/admin/studies/{site.study_id}", status_code=303)
 
 
 @router.post("/sites/{site_id}/delete")
-def delete_site(
-    request: Request, site_id: Id, data: FormFields, admin: Admin, session: DbSession
-) -> Response:
-    check_csrf(request, data.get("csrf_token", ""))
-    site = get_or_404(session, Site, site_id)
-    study_id = site.study_id
-    audit(
-        session,
-        actor=admin.email,
-        action="site.delete",
-        now=now(),
-        target=f"site:{site.id}",
-        study=site.study.nct_id,
-    )
-    session.delete(site)
+def delete_site(request: Request, site_id: Id, admin: Admin, session: DbSession) -> Response:
+    with write_transaction(session):
+        site = get_or_404(session, Site, site_id, for_update=True)
+        study_id = site.study_id
+        audit(
+            session,
+            actor=admin.email,
+            action="site.delete",
+            now=now(),
+            target=f"site:{site.id}",
+            study=site.study.nct_id,
+        )
+        session.delete(site)
     return RedirectResponse(f"/admin/studies/{study_id}", status_code=303)

@@ -7,40 +7,42 @@ token. Personal data of patients is shown here and nowhere else.
 from __future__ import annotations
 
 import secrets
-from typing import Annotated, Any
-from urllib.parse import urlencode
+from typing import Annotated
 
 from email_validator import EmailNotValidError
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import func, select
 
 from app import csrf
+from app.addresses import mail_address
 from app.admin.auth import (
     Admin,
     audit,
-    authenticate,
+    check_login,
     client_address,
     current_admin,
     end_session,
-    normalize_email,
+    password_matches,
+    record_login,
     start_session,
 )
 from app.admin.models import AdminUser, AuditEvent
-from app.admin.pages import Id, Page, check_csrf, get_or_404, now, printable, render, safe_next
+from app.admin.pages import Id, Page, get_or_404, now, paginate, printable, render, safe_next
 from app.admin.studies import take_over
-from app.contact.forms import mail_address
 from app.contact.models import ContactRequest
 from app.contact.routing import route_request
 from app.contact.service import queue_emails
+from app.contact.states import RequestState, request_state
+from app.db import release, write_transaction
 from app.deps import DbSession
 from app.outbox.models import FAILED, QUEUED, SENDING, SENT, OutboxMessage
 from app.outbox.queue import retry_failed
 from app.studies.models import Site, Study
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
-PAGE_SIZE = 50
-REQUEST_STATES = ("flagged", "failed", "pending", "sent")
+LOGIN_EXPIRED = "The form expired. Please log in again."
+STATES = frozenset(s.value for s in RequestState)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -51,59 +53,58 @@ def login_page(request: Request, session: DbSession, next: str | None = None) ->
 
 
 @router.post("/login", response_class=HTMLResponse)
+@csrf.shows_form_again
 def login(
     request: Request,
     session: DbSession,
     email: Annotated[str, Form(max_length=254)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     next: Annotated[str, Form(max_length=500)] = "/admin",
-    csrf_token: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    if not csrf.check(request, csrf_token):
-        context = {"next": safe_next(next), "error": "The form expired. Please log in again."}
+    if csrf.failed(request):
+        context = {"next": safe_next(next), "error": LOGIN_EXPIRED, "email": email}
         return render(request, "admin/login.html", context, status_code=403)
-    when = now()
-    result = authenticate(
-        session, email=email, password=password, address=client_address(request), now=when
-    )
-    if result.user is None:
-        # The actor is an account that exists, never free text a stranger typed.
-        account = normalize_email(email)
-        known = session.scalar(select(AdminUser.id).where(AdminUser.email == account))
-        audit(
-            session,
-            actor=account if known else "unknown account",
-            action="login_failed",
-            now=when,
-            address=client_address(request),
-            throttled=result.throttled,
-        )
+    when, address = now(), client_address(request)
+    check = check_login(session, email=email, address=address, now=when)
+    release(session)
+    ok = password_matches(check, password)
+    with write_transaction(session):
+        user = record_login(session, check, ok=ok, password=password, address=address, now=when)
+        if user is not None:
+            audit(session, actor=user.email, action="login", now=when, address=address)
+        else:
+            # The actor is an account that exists, never free text a stranger typed.
+            audit(
+                session,
+                actor=check.account if check.known else "unknown account",
+                action="login_failed",
+                now=when,
+                address=address,
+                throttled=check.throttled,
+            )
+    if user is None:
         message = (
             "Too many failed attempts. Please wait 15 minutes and try again."
-            if result.throttled
+            if check.throttled
             else "That email address and password do not match an account."
         )
         context = {"next": safe_next(next), "error": message, "email": email}
         return render(
-            request, "admin/login.html", context, status_code=429 if result.throttled else 401
+            request, "admin/login.html", context, status_code=429 if check.throttled else 401
         )
-    audit(
-        session, actor=result.user.email, action="login", now=when, address=client_address(request)
-    )
     response = RedirectResponse(safe_next(next), status_code=303)
-    start_session(request, response, result.user)
+    start_session(request, response, user)
     return response
 
 
 @router.post("/logout")
-def logout(
-    request: Request, admin: Admin, session: DbSession, csrf_token: Annotated[str, Form()] = ""
-) -> Response:
-    check_csrf(request, csrf_token)
-    admin.session_nonce = secrets.token_urlsafe(24)  # ends this account's sessions everywhere
-    audit(session, actor=admin.email, action="logout", now=now())
+def logout(request: Request, admin: Admin, session: DbSession) -> Response:
+    with write_transaction(session):
+        account = get_or_404(session, AdminUser, admin.id, for_update=True)
+        account.session_nonce = secrets.token_urlsafe(24)  # ends its sessions everywhere
+        audit(session, actor=account.email, action="logout", now=now())
     response = RedirectResponse("/admin/login", status_code=303)
-    end_session(response)
+    end_session(request, response)
     return response
 
 
@@ -128,30 +129,6 @@ def dashboard(request: Request, admin: Admin, session: DbSession) -> Response:
     return render(request, "admin/dashboard.html", context)
 
 
-def _state_filter(state: str) -> Any:
-    emails = select(OutboxMessage.id).where(OutboxMessage.contact_request_id == ContactRequest.id)
-    if state == "flagged":
-        return ContactRequest.routing == "flagged"
-    if state == "failed":
-        return exists(emails.where(OutboxMessage.status == FAILED))
-    if state == "pending":
-        return exists(emails.where(OutboxMessage.status.in_([QUEUED, SENDING])))
-    return and_(
-        ContactRequest.routing != "flagged", ~exists(emails.where(OutboxMessage.status != SENT))
-    )
-
-
-def request_state(contact: ContactRequest, messages: list[OutboxMessage]) -> str:
-    statuses = {m.status for m in messages}
-    if FAILED in statuses:
-        return "failed"
-    if contact.flagged:
-        return "flagged"
-    if statuses - {SENT}:
-        return "pending"
-    return "sent"
-
-
 @router.get("/requests", response_class=HTMLResponse)
 def requests_list(
     request: Request,
@@ -162,36 +139,30 @@ def requests_list(
     state: str = "",
     page: Page = 1,
 ) -> Response:
-    query = select(ContactRequest)
+    status = request_state().label("state")
+    query = select(ContactRequest, status)
     study, site = printable(study).strip(), printable(site).strip()
     if study:
         query = query.where(ContactRequest.nct_id == study.upper())
     if site.isdigit() and len(site) <= 9:
         query = query.where(ContactRequest.site_id == int(site))
-    if state in REQUEST_STATES:
-        query = query.where(_state_filter(state))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = max(1, page)
-    rows = session.scalars(
-        query.order_by(ContactRequest.created_at.desc(), ContactRequest.id.desc())
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
-    ).all()
-    messages: dict[int, list[OutboxMessage]] = {}
-    for message in session.scalars(
-        select(OutboxMessage).where(OutboxMessage.contact_request_id.in_([r.id for r in rows]))
-    ):
-        messages.setdefault(message.contact_request_id or 0, []).append(message)
-    filters = {"study": study, "site": site, "state": state}
+    if state in STATES:
+        query = query.where(request_state() == state)
+    paged = paginate(
+        session,
+        query,
+        page=page,
+        order_by=[ContactRequest.created_at.desc(), ContactRequest.id.desc()],
+    )
+    filters = {"study": study, "site": site, "state": state if state in STATES else ""}
     context = {
         "admin": admin,
-        "rows": [(r, request_state(r, messages.get(r.id, []))) for r in rows],
-        "filters": filters,
-        "states": REQUEST_STATES,
-        "page": page,
-        "pages": max(1, -(-total // PAGE_SIZE)),
-        "total": total,
-        "query": urlencode({k: v for k, v in filters.items() if v}),
+        "rows": paged.rows,
+        "filters": {k: v for k, v in filters.items() if v},
+        "states": [s.value for s in RequestState],
+        "page": paged.page,
+        "pages": paged.pages,
+        "total": paged.total,
     }
     return render(request, "admin/requests.html", context)
 
@@ -212,47 +183,41 @@ def request_detail(request: Request, request_id: Id, admin: Admin, session: DbSe
         "contact": contact,
         "messages": messages,
         "site": site,
-        "state": request_state(contact, messages),
+        "state": session.scalar(select(request_state()).where(ContactRequest.id == contact.id)),
     }
     return render(request, "admin/request.html", context)
 
 
 @router.post("/requests/{request_id}/reroute")
-def reroute(
-    request: Request,
-    request_id: Id,
-    admin: Admin,
-    session: DbSession,
-    csrf_token: Annotated[str, Form()] = "",
-) -> Response:
+def reroute(request: Request, request_id: Id, admin: Admin, session: DbSession) -> Response:
     """Route a flagged request again (after its site's contact address was fixed)."""
-    check_csrf(request, csrf_token)
-    contact = get_or_404(session, ContactRequest, request_id)
-    study = session.get(Study, contact.study_id) if contact.study_id else None
-    site = session.get(Site, contact.site_id) if contact.site_id else None
-    if contact.flagged and study is not None:
-        settings = request.app.state.settings
-        routing = route_request(study, site, fallback=settings.fallback_contact_email)
-        if routing.address:
-            contact.routing, contact.routed_to = routing.kind, routing.address
-            queue_emails(
-                session,
-                request=contact,
-                study=study,
-                site=site,
-                routing=routing,
-                settings=settings,
-                now=now(),
-                site_email_only=True,
-            )
-            audit(
-                session,
-                actor=admin.email,
-                action="request.reroute",
-                now=now(),
-                target=f"contact_request:{contact.id}",
-                routing=routing.kind,
-            )
+    settings = request.app.state.settings
+    with write_transaction(session):
+        contact = get_or_404(session, ContactRequest, request_id, for_update=True)
+        study = session.get(Study, contact.study_id) if contact.study_id else None
+        site = session.get(Site, contact.site_id) if contact.site_id else None
+        if contact.flagged and study is not None:
+            routing = route_request(study, site, fallback=settings.fallback_contact_email)
+            if routing.address:
+                contact.routing, contact.routed_to = routing.kind, routing.address
+                queue_emails(
+                    session,
+                    request=contact,
+                    study=study,
+                    site=site,
+                    routing=routing,
+                    settings=settings,
+                    now=now(),
+                    site_email_only=True,
+                )
+                audit(
+                    session,
+                    actor=admin.email,
+                    action="request.reroute",
+                    now=now(),
+                    target=f"contact_request:{contact.id}",
+                    routing=routing.kind,
+                )
     return RedirectResponse(f"/admin/requests/{request_id}", status_code=303)
 
 
@@ -264,31 +229,30 @@ def fix_site_email(
     session: DbSession,
     email: Annotated[str, Form(max_length=254)] = "",
     back: Annotated[str, Form(max_length=500)] = "/admin",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Set the email address of a site's first contact (adding a contact if it has none)."""
-    check_csrf(request, csrf_token)
-    site = get_or_404(session, Site, site_id)
     try:
         new_address = mail_address(email)
     except EmailNotValidError as error:
         raise HTTPException(
             status_code=422, detail=f"That email address is not valid: {error}"
         ) from None
-    contacts = [dict(c) for c in site.contacts] or [{"name": "Study site contact"}]
-    old = contacts[0].get("email")
-    contacts[0]["email"] = new_address
-    take_over(site)  # a fixed address must survive the next import
-    site.contacts = contacts
-    audit(
-        session,
-        actor=admin.email,
-        action="site.contact_email",
-        now=now(),
-        target=f"site:{site.id}",
-        old=old,
-        new=new_address,
-    )
+    with write_transaction(session):
+        site = get_or_404(session, Site, site_id, for_update=True)
+        contacts = [dict(c) for c in site.contacts] or [{"name": "Study site contact"}]
+        old = contacts[0].get("email")
+        contacts[0]["email"] = new_address
+        take_over(site)  # a fixed address must survive the next import
+        site.contacts = contacts
+        audit(
+            session,
+            actor=admin.email,
+            action="site.contact_email",
+            now=now(),
+            target=f"site:{site.id}",
+            old=old,
+            new=new_address,
+        )
     return RedirectResponse(safe_next(back), status_code=303)
 
 
@@ -299,20 +263,21 @@ def outbox(
     query = select(OutboxMessage)
     if status in (QUEUED, SENDING, SENT, FAILED):
         query = query.where(OutboxMessage.status == status)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = max(1, page)
-    rows = session.scalars(
-        query.order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
-    ).all()
+    else:
+        status = ""
+    paged = paginate(
+        session,
+        query,
+        page=page,
+        order_by=[OutboxMessage.created_at.desc(), OutboxMessage.id.desc()],
+    )
     context = {
         "admin": admin,
-        "rows": rows,
+        "rows": paged.rows,
         "status": status,
-        "page": page,
-        "pages": max(1, -(-total // PAGE_SIZE)),
-        "total": total,
+        "page": paged.page,
+        "pages": paged.pages,
+        "total": paged.total,
         "statuses": (QUEUED, SENDING, SENT, FAILED),
     }
     return render(request, "admin/outbox.html", context)
@@ -325,31 +290,28 @@ def retry(
     admin: Admin,
     session: DbSession,
     back: Annotated[str, Form(max_length=500)] = "/admin/outbox",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    check_csrf(request, csrf_token)
-    message = get_or_404(session, OutboxMessage, message_id)
-    if message.status == FAILED:
-        retry_failed(session, message, now=now())
-        audit(
-            session,
-            actor=admin.email,
-            action="outbox.retry",
-            now=now(),
-            target=f"outbox_message:{message.id}",
-        )
+    with write_transaction(session):
+        message = get_or_404(session, OutboxMessage, message_id, for_update=True)
+        if message.status == FAILED:
+            retry_failed(session, message, now=now())
+            audit(
+                session,
+                actor=admin.email,
+                action="outbox.retry",
+                now=now(),
+                target=f"outbox_message:{message.id}",
+            )
     return RedirectResponse(safe_next(back), status_code=303)
 
 
 @router.get("/audit", response_class=HTMLResponse)
 def audit_log(request: Request, admin: Admin, session: DbSession, page: Page = 1) -> Response:
-    page = max(1, page)
-    total = session.scalar(select(func.count()).select_from(AuditEvent)) or 0
-    rows = session.scalars(
-        select(AuditEvent)
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
-    ).all()
-    context = {"admin": admin, "rows": rows, "page": page, "pages": max(1, -(-total // PAGE_SIZE))}
+    paged = paginate(
+        session,
+        select(AuditEvent),
+        page=page,
+        order_by=[AuditEvent.at.desc(), AuditEvent.id.desc()],
+    )
+    context = {"admin": admin, "rows": paged.rows, "page": paged.page, "pages": paged.pages}
     return render(request, "admin/audit.html", context)

@@ -31,12 +31,13 @@ import email_validator
 import phonenumbers
 import pycountry
 
+from app.addresses import MAX_LENGTH, mail_address
 from app.contact.languages import is_language
 
 MAX_NAME = 100
 """Longest first or last name, in characters, after spaces are tidied."""
 
-MAX_EMAIL = 254
+MAX_EMAIL = MAX_LENGTH
 """Longest email address (the limit of the SMTP path, RFC 5321 with its errata)."""
 
 MAX_PHONE = 50
@@ -291,31 +292,14 @@ def _clean_email(value: str, check_deliverability: bool) -> str | _Problem:
         return _Problem(_too_long_message("email"))
     try:
         try:
-            return _normalized_email(value, check_deliverability)
+            return mail_address(value, check_deliverability=check_deliverability)
         except email_validator.EmailUndeliverableError as error:
             if not str(error).startswith(_DNS_FAILURE):
                 raise
             # Our own look-up failed, which says nothing about the patient's address.
-            return _normalized_email(value, False)
+            return mail_address(value, check_deliverability=False)
     except email_validator.EmailNotValidError as error:
         return _Problem(_email_message(str(error)))
-
-
-def mail_address(value: str, *, check_deliverability: bool = False) -> str:
-    """A deliverable form of an email address; raises EmailNotValidError.
-
-    Mail must get through any relay and any site's mail system: an internationalised
-    domain is kept in its ASCII (punycode) form, and a local part that needs SMTPUTF8 is
-    refused, since many servers would reject or mangle it.
-    """
-    result = email_validator.validate_email(
-        value.strip(), check_deliverability=check_deliverability, allow_smtputf8=False
-    )
-    return result.ascii_email or result.normalized
-
-
-def _normalized_email(value: str, check_deliverability: bool) -> str:
-    return mail_address(value, check_deliverability=check_deliverability)
 
 
 def _email_message(reason: str) -> str:

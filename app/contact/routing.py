@@ -10,9 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from email_validator import EmailNotValidError
-
-from app.contact.forms import mail_address
+from app.addresses import usable
 from app.studies.models import Site, Study
 
 RoutingKind = Literal["site", "central", "fallback", "flagged"]
@@ -25,19 +23,9 @@ class Routing:
     contact_name: str | None = None
 
 
-def _usable(address: Any) -> str | None:
-    """A published address that can actually receive mail, normalised; else None."""
-    if not isinstance(address, str) or not address.strip():
-        return None
-    try:
-        return mail_address(address)
-    except EmailNotValidError:
-        return None
-
-
 def _first_with_email(contacts: list[dict[str, Any]]) -> tuple[str, str | None] | None:
     for contact in contacts:
-        address = _usable(contact.get("email"))
+        address = usable(contact.get("email"))
         if address:
             return address, contact.get("name")
     return None
@@ -50,20 +38,7 @@ def route_request(study: Study, site: Site | None, *, fallback: str | None) -> R
     found = _first_with_email(study.central_contacts)
     if found:
         return Routing("central", *found)
-    address = _usable(fallback)
+    address = usable(fallback)
     if address:
         return Routing("fallback", address)
     return Routing("flagged", None)
-
-
-def reaches_study_team(study: Study) -> bool:
-    """A recruiting study that lists no sites at all, but a central contact email.
-
-    Such a study still takes contacts: the patient writes to the study team, which
-    tells them where they can take part.
-    """
-    return (
-        study.takes_contacts
-        and not study.sites
-        and _first_with_email(study.central_contacts) is not None
-    )

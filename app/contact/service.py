@@ -1,23 +1,25 @@
 """Submitting a contact request: store it and queue both emails in the caller's transaction.
 
-Nothing here commits: the web request owns the transaction, so the request and its two
-outbox rows are stored together or not at all.
+Nothing here commits: the web request owns its one writing transaction, so the request
+and its two outbox rows are stored together or not at all, and a request refused by the
+per-address limit leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import re
 import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app import ratelimit
+from app.addresses import address_key, lookup_key
 from app.config import Settings
 from app.contact.forms import ContactSubmission
 from app.contact.languages import language_name
@@ -32,24 +34,11 @@ REPEAT_WINDOW = dt.timedelta(hours=24)
 PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{16,43}")
 # Each request sends a copy to the address typed in, so one address may not be made to
 # receive mail without end: a patient contacting several studies stays well under this.
-RATE_LIMIT_PER_HOUR = 10
+ADDRESS_LIMIT = ratelimit.Limit("contact-address", times=10, window=dt.timedelta(hours=1))
 RATE_LIMIT_MESSAGE = (
     "We have received many requests with this email address in the last hour. "
     "Please try again later."
 )
-
-
-def too_many_recent(session: Session, email: str, *, now: dt.datetime) -> bool:
-    """True when this address already made RATE_LIMIT_PER_HOUR requests in the past hour."""
-    count = session.scalar(
-        select(func.count())
-        .select_from(ContactRequest)
-        .where(
-            func.lower(ContactRequest.email) == email.lower(),
-            ContactRequest.created_at > now - dt.timedelta(hours=1),
-        )
-    )
-    return (count or 0) >= RATE_LIMIT_PER_HOUR
 
 
 @dataclass(frozen=True)
@@ -59,7 +48,7 @@ class Submitted:
 
 
 def dedup_key(email: str, study_id: int, site_id: int) -> str:
-    return hashlib.sha256(f"{email.casefold()}|{study_id}|{site_id}".encode()).hexdigest()
+    return lookup_key(f"{email.casefold()}|{study_id}|{site_id}")
 
 
 def _mail_domain(settings: Settings) -> str:
@@ -97,13 +86,18 @@ def submit_contact_request(
     """Store the request and queue the site's email and the patient's copy.
 
     A repeat of the same patient, study and site within 24 hours returns the earlier
-    request and queues nothing. `site` is None for a study that lists no sites: the
-    request then goes to its central contact.
+    request and queues nothing, and does not count against the address's limit. Raises
+    ratelimit.RateLimited when the address has reached it. `site` is None for a study
+    that lists no sites: the request then goes to its central contact.
     """
+    # The address's limit row is locked first, so every request from one address, from
+    # any process, passes the duplicate check and the count one at a time.
+    held = ratelimit.hold(session, ADDRESS_LIMIT, address_key(submission.email), now=now)
     key = dedup_key(submission.email, study.id, site.id if site else 0)
     earlier = _recent(session, key, now)
     if earlier is not None:
         return Submitted(earlier, created=False)
+    ratelimit.spend(held, now=now)
     routing = route_request(study, site, fallback=settings.fallback_contact_email)
     request = ContactRequest(
         public_id=secrets.token_urlsafe(16),

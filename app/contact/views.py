@@ -3,34 +3,47 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from app import csrf
+from app import csrf, ratelimit
 from app.contact.forms import CONSENT_VALUES, region_for_country, validate_contact_form
 from app.contact.languages import ALL as ALL_LANGUAGES
 from app.contact.languages import COMMON as COMMON_LANGUAGES
 from app.contact.models import ContactRequest
-from app.contact.routing import reaches_study_team
-from app.contact.service import (
-    PUBLIC_ID,
-    RATE_LIMIT_MESSAGE,
-    site_label,
-    submit_contact_request,
-    too_many_recent,
-)
+from app.contact.service import PUBLIC_ID, RATE_LIMIT_MESSAGE, site_label, submit_contact_request
+from app.db import DATABASE_UNAVAILABLE, release, write_transaction
 from app.deps import DbSession
+from app.errors import RETRY_AFTER_SECONDS
+from app.geo.distance import haversine_km
 from app.geo.places import Place
 from app.studies.models import Site, Study
+from app.studies.rules import NOT_YET_RECRUITING
 from app.studies.search import related_studies
-from app.studies.views import load_study, location_query, origin_or_none, sites_by_distance
+from app.studies.sites import count_sites, find_site, nearest_sites
+from app.studies.views import load_study, location_query, origin_or_none
 
 router = APIRouter(include_in_schema=False)  # pages, not API: kept out of /docs
+log = logging.getLogger("trialfinder.contact")
 NEAREST_SHOWN = 10
 STUDY_TEAM_OPTION = 0  # the `site` value that means "the study team" (no sites listed)
+CSRF_MESSAGE = (
+    "For your security, this form needs to be sent again. Your answers are kept: "
+    "please check them and press the button once more."
+)
+UNAVAILABLE_MESSAGE = (
+    "We could not send your request just now: our database did not answer. Nothing was "
+    "sent. Your answers are kept: please press the button again in a minute."
+)
+
+Option = tuple[Site | None, float | None]
 
 
 def _render(
@@ -46,15 +59,47 @@ def _not_found(request: Request, nct_id: str) -> Response:
     return _render(request, "errors/404.html", {"nct_id": nct_id}, status_code=404)
 
 
-def contactable_sites(study: Study, origin: Place | None) -> list[tuple[Site | None, float | None]]:
-    """Sites that take contacts, nearest first when the patient's place is known.
+@dataclass(frozen=True)
+class SiteChoices:
+    """The sites offered on the form: the nearest few that take contacts, and the one
+    the patient picked from the full list if it is not among them (first, preselected)."""
 
-    A study that lists no sites but a central contact offers one choice, None: the
-    study team.
-    """
-    if reaches_study_team(study):
-        return [(None, None)]
-    return [(s, km) for s, km in sites_by_distance(study.sites, origin) if s.takes_contacts]
+    options: list[Option]
+    total: int  # sites taking contacts in all; more than shown means "choose from all"
+    picked: Site | None = None
+
+    def by_id(self) -> dict[int, Site | None]:
+        return {_option_id(site): site for site, _ in self.options}
+
+
+def site_choices(
+    session: Session, study: Study, origin: Place | None, wanted: str | None
+) -> SiteChoices:
+    """What the form offers; no options at all means the study takes no contacts now."""
+    if not study.takes_contacts:
+        return SiteChoices([], 0)
+    total = count_sites(session, study, contactable=True)
+    if total == 0:
+        lists_sites = count_sites(session, study) > 0
+        team = study.reaches_study_team(lists_sites=lists_sites)
+        return SiteChoices([(None, None)] if team else [], 0)
+    options: list[Option] = list(
+        nearest_sites(session, study, origin=origin, limit=NEAREST_SHOWN, contactable=True)
+    )
+    picked = None
+    if wanted and wanted.isdigit() and len(wanted) <= 18:
+        site_id = int(wanted)
+        if site_id not in {site.id for site, _ in options if site}:
+            picked = find_site(session, study, site_id, contactable=True)
+            if picked is not None:
+                options.insert(0, (picked, _km(origin, picked)))
+    return SiteChoices(options, total, picked)
+
+
+def _km(origin: Place | None, site: Site) -> float | None:
+    if origin is None or site.lat is None or site.lon is None:
+        return None
+    return haversine_km(origin.lat, origin.lon, site.lat, site.lon)
 
 
 def _region(site: Site | None) -> str | None:
@@ -68,19 +113,23 @@ def _option_id(site: Site | None) -> int:
 def _form_page(
     request: Request,
     study: Study,
-    sites: list[tuple[Site | None, float | None]],
+    choices: SiteChoices,
     *,
     origin: Place | None,
     place_note: str | None,
     values: dict[str, str],
     errors: dict[str, str],
     status_code: int,
+    retry_after: int | None = None,
 ) -> Response:
     token, nonce = csrf.issue_token(request)
+    options = choices.options
     # The nearest site is preselected on a new form; a form shown again keeps the choice.
     chosen = (
-        values.get("site", "") if errors else values.get("site") or str(_option_id(sites[0][0]))
+        values.get("site", "") if errors else values.get("site") or str(_option_id(options[0][0]))
     )
+    nearest = next((site for site in options if site[0] is not choices.picked), None)
+    place_query = location_query(request) if origin else ""
     context = {
         "study": study,
         "sites": [
@@ -90,18 +139,20 @@ def _form_page(
                 "km": km,
                 "label": site_label(site),
                 "contact": study.contact_for(site),
-                "not_yet": site is not None and site.effective_status == "NOT_YET_RECRUITING",
+                "not_yet": site is not None and site.effective_status == NOT_YET_RECRUITING,
+                "nearest": origin is not None and site is not None and (site, km) == nearest,
             }
-            for site, km in sites
+            for site, km in options
         ],
-        "nearest_shown": NEAREST_SHOWN,
+        "total_sites": choices.total,
+        "all_sites_url": _all_sites_url(request, study, place_query),
         "chosen": chosen,
         "values": values,
         "consented": values.get("consent", "").strip().lower() in CONSENT_VALUES,
         "errors": errors,
         "origin": origin,
         "place_note": place_note,
-        "place_query": location_query(request) if origin else "",
+        "place_query": place_query,
         "csrf_token": token,
         "common_languages": COMMON_LANGUAGES,
         "all_languages": ALL_LANGUAGES,
@@ -109,11 +160,18 @@ def _form_page(
     response = _render(request, "contact/form.html", context, status_code=status_code)
     csrf.set_cookie(request, response, nonce)
     response.headers["Cache-Control"] = "no-store"
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 
+def _all_sites_url(request: Request, study: Study, place_query: str) -> str:
+    url = str(request.url_for("study_sites", nct_id=study.nct_id).path)
+    return f"{url}?{urlencode({'open': '1'})}" + (f"&{place_query}" if place_query else "")
+
+
 def _closed_page(
-    request: Request, study: Study, session: DbSession, origin: Place | None
+    request: Request, study: Study, session: Session, origin: Place | None
 ) -> Response:
     context = {
         "study": study,
@@ -129,15 +187,15 @@ def contact_form(request: Request, nct_id: str, session: DbSession) -> Response:
     if study is None:
         return _not_found(request, nct_id)
     origin, place_note = origin_or_none(request)
-    sites = contactable_sites(study, origin)
-    if not study.takes_contacts or not sites:
-        return _closed_page(request, study, session, origin)
     wanted = request.query_params.get("site", "")
-    values = {"site": wanted} if wanted in {str(_option_id(s)) for s, _ in sites} else {}
+    choices = site_choices(session, study, origin, wanted)
+    if not choices.options:
+        return _closed_page(request, study, session, origin)
+    values = {"site": wanted} if wanted in {str(i) for i in choices.by_id()} else {}
     return _form_page(
         request,
         study,
-        sites,
+        choices,
         origin=origin,
         place_note=place_note,
         values=values,
@@ -153,71 +211,73 @@ async def _form_fields(request: Request) -> dict[str, str]:
 
 
 @router.post("/studies/{nct_id}/contact", response_class=HTMLResponse)
+@csrf.shows_form_again
 def submit_contact(
     request: Request,
     nct_id: str,
     data: Annotated[dict[str, str], Depends(_form_fields)],
     session: DbSession,
 ) -> Response:
-    # `data` comes before `session` on purpose: FastAPI resolves dependencies in order,
-    # so the whole body has arrived before a database connection (and, on SQLite, the
-    # write lock) is taken. A slow or stalled upload holds nothing. A plain `def`: the
-    # database work runs in the thread pool, not on the event loop.
+    """Read, check, then write in one short transaction (see docs/reliability.md).
+
+    By the time this runs the whole body has arrived and the CSRF check has been made,
+    without a database connection. The study and the offered sites are read, the
+    connection is let go, the form is validated (in production with a DNS look-up)
+    holding nothing, and only then does one writing transaction (on SQLite the write
+    lock) take the address's limit, check for a repeat and store the request and its
+    two emails. A plain `def`: all of it runs in the request thread pool.
+    """
     study = load_study(session, nct_id)
     if study is None:
         return _not_found(request, nct_id)
     origin, place_note = origin_or_none(request)
-    sites = contactable_sites(study, origin)
-    if not study.takes_contacts or not sites:
+    choices = site_choices(session, study, origin, data.get("site"))
+    if not choices.options:
         return _closed_page(request, study, session, origin)
-    by_id = {_option_id(site): site for site, _ in sites}
+    release(session)
+
+    by_id = choices.by_id()
     result = validate_contact_form(
         data,
         check_deliverability=request.app.state.settings.checks_email_domains,
         allowed_site_ids=by_id.keys(),
         phone_region=lambda site_id: _region(by_id.get(site_id)),
     )
-    errors = dict(result.errors)
-    if not csrf.check(request, data.get(csrf.FIELD)):
-        errors["form"] = (
-            "For your security, this form needs to be sent again. Your answers are kept: "
-            "please check them and press the button once more."
-        )
-        status = 403
-    else:
-        status = 422
-    if errors or result.submission is None:
+
+    def form_again(
+        errors: dict[str, str], status_code: int, retry_after: int | None = None
+    ) -> Response:
         return _form_page(
             request,
             study,
-            sites,
+            choices,
             origin=origin,
             place_note=place_note,
             values=result.values,
             errors=errors,
-            status_code=status,
+            status_code=status_code,
+            retry_after=retry_after,
         )
-    settings = request.app.state.settings
-    if too_many_recent(session, result.submission.email, now=dt.datetime.now(dt.UTC)):
-        errors = {"form": RATE_LIMIT_MESSAGE}
-        return _form_page(
-            request,
-            study,
-            sites,
-            origin=origin,
-            place_note=place_note,
-            values=result.values,
-            errors=errors,
-            status_code=429,
-        )
-    submitted = submit_contact_request(
-        session,
-        study=study,
-        site=by_id[result.submission.site_id],
-        submission=result.submission,
-        settings=settings,
-        now=dt.datetime.now(dt.UTC),
-    )
+
+    if csrf.failed(request):
+        return form_again({"form": CSRF_MESSAGE, **result.errors}, 403)
+    if result.submission is None:
+        return form_again(result.errors, 422)
+    try:
+        with write_transaction(session):
+            submitted = submit_contact_request(
+                session,
+                study=study,
+                site=by_id[result.submission.site_id],
+                submission=result.submission,
+                settings=request.app.state.settings,
+                now=dt.datetime.now(dt.UTC),
+            )
+    except ratelimit.RateLimited as limited:
+        return form_again({"form": RATE_LIMIT_MESSAGE}, 429, limited.retry_after)
+    except DATABASE_UNAVAILABLE as exc:
+        log.warning("contact request not stored: database unavailable (%s)", type(exc).__name__)
+        return form_again({"form": UNAVAILABLE_MESSAGE}, 503, RETRY_AFTER_SECONDS)
     url = request.url_for("contact_confirmation", public_id=submitted.request.public_id)
     return RedirectResponse(str(url), status_code=303)
 

@@ -25,6 +25,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
+from app.addresses import usable
 from app.db import Base, UTCDateTime
 from app.studies import rules
 
@@ -96,6 +97,15 @@ class Study(Base):
     def takes_contacts(self) -> bool:
         """The study itself is in a status that takes contact requests."""
         return rules.takes_contacts(self.overall_status, site=False)
+
+    def reaches_study_team(self, *, lists_sites: bool) -> bool:
+        """Takes contacts through its study team: it lists no sites, but a central contact
+        email. The team then tells the patient where they can take part."""
+        return (
+            self.takes_contacts
+            and not lists_sites
+            and any(usable(c.get("email")) for c in self.central_contacts)
+        )
 
     def contact_for(self, site: Site | None) -> dict[str, Any] | None:
         """The contact a patient is shown for `site` (None: the study team)."""

@@ -28,9 +28,9 @@ from sqlalchemy import (
     table,
     text,
 )
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from app.geo.distance import EARTH_RADIUS_KM, bounding_boxes, haversine_km
+from app.geo.distance import EARTH_RADIUS_KM, bounding_boxes
 from app.geo.places import Place, resolve_place
 from app.studies.models import SearchTerm, Site, Study
 from app.studies.rules import DEFAULT_STATUSES, STATUSES
@@ -275,7 +275,7 @@ def status_code(status: str) -> int:
     return STATUSES.index(status) + 1
 
 
-def _distance_km(dialect: str, lat: Any, lon: Any, origin: Place) -> ColumnElement[float]:
+def distance_km_sql(dialect: str, lat: Any, lon: Any, origin: Place) -> ColumnElement[float]:
     """Haversine distance in SQL, so the database can order and limit by it."""
     phi0, lam0 = math.radians(origin.lat), math.radians(origin.lon)
     half_dphi = func.sin((func.radians(lat) - phi0) / 2)
@@ -298,7 +298,7 @@ def _nearby_sites(dialect: str, origin: Place, radius_km: float, statuses: list[
         # the middle of the box is the point to well under a metre.
         lat, lon = (g.min_lat + g.max_lat) / 2, (g.min_lon + g.max_lon) / 2
         codes = [status_code(s) for s in statuses]
-        distance = _distance_km(dialect, lat, lon, origin)
+        distance = distance_km_sql(dialect, lat, lon, origin)
         candidates = select(
             g.min_study.label("study_id"), g.id.label("site_id"), distance.label("distance_km")
         ).where(
@@ -314,7 +314,7 @@ def _nearby_sites(dialect: str, origin: Place, radius_km: float, statuses: list[
             point.op("<@")(func.box(func.point(lo_lon, lo_lat), func.point(hi_lon, hi_lat)))
             for lo_lat, hi_lat, lo_lon, hi_lon in bounding_boxes(origin.lat, origin.lon, radius_km)
         ]
-        distance = _distance_km(dialect, Site.lat, Site.lon, origin)
+        distance = distance_km_sql(dialect, Site.lat, Site.lon, origin)
         candidates = (
             select(Site.study_id, Site.id.label("site_id"), distance.label("distance_km"))
             .join(Study, Study.id == Site.study_id)
@@ -377,28 +377,47 @@ def related_studies(
     pool = _search(session, SearchParams(page_size=RELATED_POOL), None, query, exclude=study.id)
     if origin is None:
         return pool.hits[:limit]
-    # One query loads the sites of the whole pool instead of one per study.
-    ids = [hit.study.id for hit in pool.hits]
-    session.scalars(select(Study).where(Study.id.in_(ids)).options(selectinload(Study.sites))).all()
-    measured = [SearchHit(hit.study, nearest_open_site(hit.study, origin)) for hit in pool.hits]
+    nearest = nearest_open_sites(session, [hit.study.id for hit in pool.hits], origin)
+    measured = [SearchHit(hit.study, nearest.get(hit.study.id)) for hit in pool.hits]
     measured.sort(key=lambda h: h.nearest_site.distance_km if h.nearest_site else math.inf)
     return measured[:limit]
 
 
-def nearest_open_site(
-    study: Study, origin: Place, statuses: Sequence[str] = DEFAULT_STATUSES
-) -> NearestSite | None:
-    """The study's nearest site whose effective status is one of `statuses`."""
-    best: NearestSite | None = None
-    for site in study.sites:
-        if site.lat is None or site.lon is None or site.effective_status not in statuses:
-            continue
-        km = haversine_km(origin.lat, origin.lon, site.lat, site.lon)
-        if best is None or km < best.distance_km:
-            best = NearestSite(
-                site.id, site.facility, site.city, site.state, site.country, round(km, 1)
-            )
-    return best
+def nearest_open_sites(
+    session: Session,
+    study_ids: Sequence[int],
+    origin: Place,
+    statuses: Sequence[str] = DEFAULT_STATUSES,
+) -> dict[int, NearestSite]:
+    """Each study's nearest site whose effective status is one of `statuses`, in one query.
+
+    The distances are worked out in SQL over these studies' sites only, however many
+    sites a study lists.
+    """
+    if not study_ids:
+        return {}
+    dialect = session.get_bind().dialect.name
+    km = distance_km_sql(dialect, Site.lat, Site.lon, origin)
+    ranked = (
+        select(
+            Site.id,
+            km.label("km"),
+            func.row_number().over(partition_by=Site.study_id, order_by=(km, Site.id)).label("rn"),
+        )
+        .join(Study, Study.id == Site.study_id)
+        .where(Site.study_id.in_(study_ids), Site.lat.is_not(None), Site.lon.is_not(None))
+        .where(Site.effective_status.in_(statuses))
+        .subquery()
+    )
+    rows = session.execute(
+        select(Site, ranked.c.km).join(ranked, ranked.c.id == Site.id).where(ranked.c.rn == 1)
+    )
+    return {
+        site.study_id: NearestSite(
+            site.id, site.facility, site.city, site.state, site.country, round(float(distance), 1)
+        )
+        for site, distance in rows
+    }
 
 
 def _search(

@@ -11,13 +11,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from app.deps import DbSession
 from app.geo.distance import haversine_km
 from app.geo.places import AmbiguousPlace, Place, PlaceError, resolve_place
 from app.studies.criteria import parse_criteria
-from app.studies.models import Site, Study
+from app.studies.models import Study
 from app.studies.rules import NCT_ID, OPEN_STATUSES
 from app.studies.search import (
     SearchParams,
@@ -25,6 +24,7 @@ from app.studies.search import (
     resolve_origin,
     search_studies,
 )
+from app.studies.sites import count_sites, find_site, nearest_sites, site_countries
 
 router = APIRouter(include_in_schema=False)  # pages, not API: kept out of /docs
 
@@ -40,6 +40,8 @@ FIELD_MESSAGES = {
     "page_size": "Choose between 1 and 100 results per page.",
 }
 RADIUS_CHOICES = (10, 25, 50, 100, 250, 500, 1000)
+SITES_SHOWN = 10  # on the study page; the rest are one tap away on the sites page
+SITES_PAGE_SIZE = 25
 
 
 def query_dict(request: Request) -> dict[str, Any]:
@@ -194,29 +196,12 @@ def sex_label(sex: str) -> str:
     )
 
 
-def sites_by_distance(sites: list[Site], origin: Place | None) -> list[tuple[Site, float | None]]:
-    """Sites nearest first when a place is known; those without coordinates last."""
-    if origin is None:
-        return [(site, None) for site in sites]
-    measured = [
-        (
-            site,
-            haversine_km(origin.lat, origin.lon, site.lat, site.lon)
-            if site.lat is not None and site.lon is not None
-            else None,
-        )
-        for site in sites
-    ]
-    return sorted(measured, key=lambda pair: (pair[1] is None, pair[1] or 0.0, pair[0].position))
-
-
 def load_study(session: DbSession, nct_id: str) -> Study | None:
     """The study with this NCT ID, or None; an ID of the wrong shape is not looked up."""
     if not NCT_ID.match(nct_id.upper()):
         return None
-    return session.scalar(
-        select(Study).where(Study.nct_id == nct_id.upper()).options(selectinload(Study.sites))
-    )
+    # Not its sites: a study may list thousands; pages ask `app.studies.sites` for a few.
+    return session.scalar(select(Study).where(Study.nct_id == nct_id.upper()))
 
 
 def origin_or_none(request: Request) -> tuple[Place | None, str | None]:
@@ -241,21 +226,82 @@ def study_page(request: Request, nct_id: str, session: DbSession) -> Response:
     if study is None:
         return _render(request, "errors/404.html", {"nct_id": nct_id}, status_code=404)
     origin, place_note = origin_or_none(request)
-    sites = sites_by_distance(study.sites, origin)
+    total_sites = count_sites(session, study)
+    can_contact = study.takes_contacts and (
+        count_sites(session, study, contactable=True) > 0
+        or study.reaches_study_team(lists_sites=total_sites > 0)
+    )
+    place_query = location_query(request) if origin else ""
     context = {
         "study": study,
         "criteria": parse_criteria(study.eligibility_criteria),
-        "sites": sites,
+        "sites": nearest_sites(session, study, origin=origin, limit=SITES_SHOWN),
+        "total_sites": total_sites,
+        "all_sites_url": _sites_url(request, study, place_query),
         "origin": origin,
         "place_note": place_note,
-        "place_query": location_query(request) if origin else "",
+        "place_query": place_query,
         "stale": staleness(study, dt.datetime.now(dt.UTC).date()),
-        "can_contact": study.takes_contacts and any(s.takes_contacts for s in study.sites),
+        "can_contact": can_contact,
         "age_range": age_range_label(study),
         "sex_label": sex_label(study.sex),
         "related": related_studies(session, study, origin=origin),
     }
     return _render(request, "studies/study.html", context)
+
+
+def _sites_url(request: Request, study: Study, place_query: str, **params: str) -> str:
+    query = urlencode({k: v for k, v in params.items() if v})
+    query = "&".join(q for q in (query, place_query) if q)
+    path = request.url_for("study_sites", nct_id=study.nct_id).path
+    return f"{path}?{query}" if query else path
+
+
+@router.get("/studies/{nct_id}/sites", response_class=HTMLResponse)
+def study_sites(request: Request, nct_id: str, session: DbSession) -> Response:
+    """Every site of a study, a page at a time, nearest first, filterable by country."""
+    study = load_study(session, nct_id)
+    if study is None:
+        return _render(request, "errors/404.html", {"nct_id": nct_id}, status_code=404)
+    origin, place_note = origin_or_none(request)
+    open_only = request.query_params.get("open") == "1" and study.takes_contacts
+    countries = site_countries(session, study, contactable=open_only)
+    country = request.query_params.get("country", "")
+    if country not in {name for name, _ in countries}:
+        country = ""
+    total = count_sites(session, study, contactable=open_only, country=country or None)
+    pages = max(1, -(-total // SITES_PAGE_SIZE))
+    page_text = request.query_params.get("page", "1")
+    page = int(page_text) if page_text.isdigit() and len(page_text) < 7 else 0
+    if not 1 <= page <= pages:
+        return _render(request, "errors/404.html", {}, status_code=404)
+    place_query = location_query(request) if origin else ""
+    sites = nearest_sites(
+        session,
+        study,
+        origin=origin,
+        limit=SITES_PAGE_SIZE,
+        offset=(page - 1) * SITES_PAGE_SIZE,
+        contactable=open_only,
+        country=country or None,
+    )
+    carried = {k: request.query_params.get(k, "") for k in ("location", "lat", "lon") if origin}
+    filters = {"open": "1" if open_only else "", "country": country, **carried}
+    context = {
+        "study": study,
+        "sites": sites,
+        "countries": countries,
+        "country": country,
+        "open_only": open_only,
+        "total": total,
+        "page": page,
+        "pages": pages,
+        "filters": {k: v for k, v in filters.items() if v},
+        "origin": origin,
+        "place_note": place_note,
+        "place_query": place_query,
+    }
+    return _render(request, "studies/sites.html", context)
 
 
 @router.get("/studies/{nct_id}/summary", response_class=HTMLResponse)
@@ -265,12 +311,16 @@ def study_summary(request: Request, nct_id: str, session: DbSession) -> Response
     if study is None:
         return _render(request, "errors/404.html", {"nct_id": nct_id}, status_code=404)
     origin, _ = origin_or_none(request)
-    open_sites = [
-        (site, km) for site, km in sites_by_distance(study.sites, origin) if site.takes_contacts
-    ]
     wanted = request.query_params.get("site", "")
-    chosen = next((pair for pair in open_sites if str(pair[0].id) == wanted), None)
-    site, km = chosen or (open_sites[0] if open_sites else (None, None))
+    site = None
+    if wanted.isdigit() and len(wanted) <= 18:
+        site = find_site(session, study, int(wanted), contactable=True)
+    if site is None:
+        nearest = nearest_sites(session, study, origin=origin, limit=1, contactable=True)
+        site = nearest[0][0] if nearest else None
+    km = None
+    if site is not None and origin is not None and site.lat is not None and site.lon is not None:
+        km = haversine_km(origin.lat, origin.lon, site.lat, site.lon)
     context = {
         "study": study,
         "criteria": parse_criteria(study.eligibility_criteria),

@@ -393,11 +393,12 @@ def test_names_that_are_web_addresses_are_refused(
 def test_one_address_cannot_be_used_for_endless_requests(
     client: TestClient, session: Session
 ) -> None:
-    from app.contact.service import RATE_LIMIT_PER_HOUR
+    from app.contact.service import ADDRESS_LIMIT
 
+    limit = ADDRESS_LIMIT.times
     records = [
         f.study(sites=[f.site(facility="Clinic", contacts=[SITE_CONTACT])])
-        for _ in range(RATE_LIMIT_PER_HOUR + 1)
+        for _ in range(limit + 1)
     ]
     load(session, *records)
     statuses = []
@@ -409,8 +410,8 @@ def test_one_address_cannot_be_used_for_endless_requests(
                 f"/studies/{nct(record)}/contact", data=form, follow_redirects=False
             ).status_code
         )
-    assert statuses == [303] * RATE_LIMIT_PER_HOUR + [429]
-    assert counts(session) == (RATE_LIMIT_PER_HOUR, 2 * RATE_LIMIT_PER_HOUR)
+    assert statuses == [303] * limit + [429]
+    assert counts(session) == (limit, 2 * limit)
 
 
 def test_a_flagged_request_is_confirmed_honestly(client: TestClient, session: Session) -> None:

@@ -76,17 +76,24 @@ def test_login_sets_a_safe_session_cookie_and_logout_ends_it(
     assert client.get("/admin", follow_redirects=False).status_code == 303
 
 
-def test_the_cookie_is_secure_outside_development(
-    client: TestClient, settings: Settings, db_sessionmaker: Any, admin: AdminUser
+def test_every_cookie_is_secure_exactly_when_the_site_is_served_over_https(
+    settings: Settings, db_sessionmaker: Any, admin: AdminUser
 ) -> None:
+    """One rule for the session and the CSRF cookie alike (production requires https)."""
     from app.main import create_app
 
-    assert settings.env == "test"
-    assert "Secure" in log_in(client).headers["set-cookie"]
-    app = create_app(settings.model_copy(update={"env": "development"}))
-    app.state.sessionmaker = db_sessionmaker
-    with TestClient(app) as local:
-        assert "Secure" not in log_in(local).headers["set-cookie"]
+    for base_url, secure in (("https://trials.example.org", True), ("http://127.0.0.1", False)):
+        app = create_app(settings.model_copy(update={"base_url": base_url}))
+        app.state.sessionmaker = db_sessionmaker
+        scheme = base_url.split(":", 1)[0]
+        with TestClient(app, base_url=f"{scheme}://testserver") as browser:
+            form_cookie = browser.get("/admin/login").headers["set-cookie"]
+            session_cookie = log_in(browser).headers["set-cookie"]
+        assert form_cookie.startswith("tf_csrf=")
+        assert session_cookie.startswith("tf_admin=")
+        for header in (form_cookie, session_cookie):
+            assert ("; Secure" in header) is secure, header
+            assert "HttpOnly" in header
 
 
 def test_wrong_passwords_get_one_message_and_are_throttled(
