@@ -13,13 +13,12 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
-from starlette.middleware.base import RequestResponseEndpoint
 
 from app import csrf, errors, headers
 from app.admin import imports as admin_imports
 from app.admin import studies as admin_studies
 from app.admin import views as admin_views
-from app.admin.auth import NotLoggedIn, has_signed_session
+from app.admin.auth import AdminGate, NotLoggedIn
 from app.config import Settings, get_settings
 from app.contact import views as contact_views
 from app.db import session_factory
@@ -29,7 +28,6 @@ from app.studies import views as studies_views
 from app.templating import make_templates
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-MAX_ADMIN_BODY = 210 * 1024 * 1024  # the import upload cap plus room for the form
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -55,22 +53,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = session_factory(settings)
     app.state.templates = make_templates()
 
-    @app.middleware("http")
-    async def admin_gate(request: Request, call_next: RequestResponseEndpoint) -> Response:
-        # Refuse admin writes without a validly signed session, and over-large bodies,
-        # before the body is read: an anonymous 300 MB upload must not be stored first.
-        # (The route's own `require_admin` still checks the account and its nonce.)
-        if request.method == "POST" and request.url.path.startswith("/admin/"):
-            length = request.headers.get("content-length", "")
-            if length.isdigit() and int(length) > MAX_ADMIN_BODY:
-                return PlainTextResponse("request too large", status_code=413)
-            if request.url.path != "/admin/login" and not has_signed_session(request):
-                return PlainTextResponse("please log in", status_code=403)
-        return await call_next(request)
-
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: RequestResponseEndpoint) -> Response:
-        return headers.apply(request, await call_next(request))
+    # The last added runs first: security headers wrap everything, the admin gate too.
+    app.add_middleware(AdminGate)
+    app.add_middleware(headers.SecurityHeaders, production=settings.env == "production")
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(studies_views.router)
@@ -89,7 +74,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/readyz", include_in_schema=False)
     def readyz() -> PlainTextResponse:
-        # Errors reach the database-unavailable answer: 503 with Retry-After.
+        """Ready for patients: the place index is built and the database answers.
+
+        Building the index takes a few seconds of CPU at start; a load balancer that
+        waits for this sends no one to a process that would answer slowly meanwhile.
+        Database errors reach the database-unavailable answer: 503 with Retry-After.
+        """
+        if not places.is_warm():
+            return PlainTextResponse("starting", status_code=503, headers={"Retry-After": "5"})
         with app.state.sessionmaker() as session:
             session.execute(text("SELECT 1 FROM studies LIMIT 1"))
         return PlainTextResponse("ok")

@@ -160,5 +160,16 @@ def committed_sessionmaker(engine: Engine) -> Iterator[sessionmaker[Session]]:
     """
     yield sessionmaker(engine, expire_on_commit=False)
     with engine.begin() as conn:
-        for table in ("outbox_messages", "contact_requests", "sites", "studies", "search_terms"):
+        for table in (
+            "outbox_messages",
+            "contact_requests",
+            "sites",
+            "studies",
+            "search_terms",
+            "rate_limits",
+            "audit_events",
+            "login_attempts",
+            "admin_users",
+            "import_jobs",
+        ):
             conn.execute(sa.text(f"DELETE FROM {table}"))

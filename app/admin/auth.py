@@ -15,9 +15,11 @@ from typing import Annotated
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from fastapi import Depends, HTTPException, Request, Response
+from fastapi.responses import PlainTextResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import cookies
 from app.addresses import identity
@@ -185,6 +187,33 @@ def has_signed_session(request: Request) -> bool:
     except BadSignature:
         return False
     return True
+
+
+MAX_POST_BYTES = 210 * 1024 * 1024  # the import upload cap plus room for the form
+
+
+class AdminGate:
+    """ASGI middleware: admin writes without a validly signed session, or with an
+    over-large body, are refused before the body is read, so an anonymous 300 MB upload
+    is never stored first. (Each route's `require_admin` still checks the account.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and scope["method"] == "POST" and path.startswith("/admin/"):
+            request = Request(scope)
+            length = request.headers.get("content-length", "")
+            refusal = None
+            if length.isdigit() and int(length) > MAX_POST_BYTES:
+                refusal = PlainTextResponse("request too large", status_code=413)
+            elif path != "/admin/login" and not has_signed_session(request):
+                refusal = PlainTextResponse("please log in", status_code=403)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def current_admin(request: Request, session: Session) -> AdminUser | None:

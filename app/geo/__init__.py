@@ -7,6 +7,7 @@ from app.geo.places import (
     Place,
     PlaceError,
     PlaceNotFound,
+    is_warm,
     resolve_place,
     warm_up,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "PlaceNotFound",
     "bounding_boxes",
     "haversine_km",
+    "is_warm",
     "resolve_place",
     "warm_up",
 ]

@@ -200,6 +200,11 @@ def warm_up() -> None:
     _get_index()
 
 
+def is_warm() -> bool:
+    """The indexes are built: place look-ups answer at once (`/readyz` waits for this)."""
+    return _index is not None
+
+
 def resolve_place(text: str) -> Place:
     """Resolve a US ZIP code ("10001", "10001-1234"), a place name, or "name, qualifier".
 

@@ -18,9 +18,17 @@ from app.studies.models import SearchTerm, Study
 from tests import factories as f
 
 
-def test_health_and_readiness(client: TestClient) -> None:
+def test_health_and_readiness(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.geo import places
+
     assert client.get("/healthz").text == "ok"
+    places.warm_up()
     assert client.get("/readyz").status_code == 200
+    # Until the place index is built, the process says it is not ready yet.
+    monkeypatch.setattr(places, "_index", None)
+    starting = client.get("/readyz")
+    assert (starting.status_code, starting.text) == (503, "starting")
+    assert starting.headers["retry-after"] == "5"
 
 
 def test_security_headers_on_pages(client: TestClient) -> None:

@@ -1,0 +1,72 @@
+"""The per-address limit holds across server processes: a row lock, not a count then an insert."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Settings
+from app.contact.models import ContactRequest
+from app.contact.service import ADDRESS_LIMIT
+from app.studies.models import Site, Study
+from tests import factories as f
+from tests.conftest import load
+from tests.servers import server_processes
+
+PER_PROCESS = 20
+
+
+def test_two_processes_accept_exactly_the_limit_for_one_address(
+    settings: Settings, committed_sessionmaker: sessionmaker[Session]
+) -> None:
+    """2 processes x 20 simultaneous requests from one address, each to another study."""
+    records = [
+        f.study(sites=[f.site(facility="Clinic", contacts=[{"email": "team@example.org"}])])
+        for _ in range(2 * PER_PROCESS)
+    ]
+    with committed_sessionmaker() as session:
+        load(session, *records)
+        targets = session.execute(select(Study.nct_id, Site.id).join(Site)).all()
+    assert len(targets) == 2 * PER_PROCESS
+
+    with server_processes(settings, 2) as bases:
+        page = httpx.get(f"{bases[0]}/studies/{targets[0][0]}/contact")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token
+        cookies = {"tf_csrf": page.cookies["tf_csrf"]}
+        start = threading.Barrier(len(targets))
+
+        def patient(index: int) -> tuple[int, str | None]:
+            nct_id, site_id = targets[index]
+            base = bases[index % 2]
+            form = {
+                "first_name": "Ana",
+                "last_name": "Lima",
+                "email": "Ana.Lima@Example.com" if index % 3 else "ana.lima@example.com",
+                "phone": "+1 202-456-1111",
+                "site": str(site_id),
+                "consent": "yes",
+                "csrf_token": token.group(1),
+            }
+            with httpx.Client(base_url=base, cookies=cookies, timeout=60) as http:
+                start.wait()
+                answer = http.post(f"/studies/{nct_id}/contact", data=form)
+            return answer.status_code, answer.headers.get("retry-after")
+
+        with ThreadPoolExecutor(max_workers=len(targets)) as pool:
+            answers = list(pool.map(patient, range(len(targets))))
+
+    codes = Counter(code for code, _ in answers)
+    assert codes == {303: ADDRESS_LIMIT.times, 429: 2 * PER_PROCESS - ADDRESS_LIMIT.times}
+    # Each refusal says when to come back: within the hour the limit counts.
+    waits = [int(wait or 0) for code, wait in answers if code == 429]
+    assert all(3000 <= wait <= 3600 for wait in waits), waits
+    with committed_sessionmaker() as session:
+        stored = session.scalar(select(func.count()).select_from(ContactRequest))
+    assert stored == ADDRESS_LIMIT.times
