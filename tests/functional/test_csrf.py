@@ -29,7 +29,7 @@ def post_routes(app: FastAPI) -> list[APIRoute]:
     for route in app.routes:
         nested = getattr(route, "original_router", None)
         for candidate in nested.routes if nested is not None else [route]:
-            if isinstance(candidate, APIRoute) and "POST" in candidate.methods:
+            if isinstance(candidate, APIRoute) and "POST" in (candidate.methods or set()):
                 found.append(candidate)
     return found
 
