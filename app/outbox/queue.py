@@ -18,10 +18,9 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.config import Settings
 from app.outbox.email.senders import DeliveryError, OutgoingEmail
 from app.outbox.models import FAILED, QUEUED, SENDING, SENT, OutboxMessage
-from app.outbox.retry import next_attempt
+from app.outbox.retry import RetryPolicy
 
 LOST_LEASE = "lost-lease"
 
@@ -163,7 +162,7 @@ def record_outcome(
     worker: str,
     now: dt.datetime,
     error: DeliveryError | None,
-    settings: Settings,
+    policy: RetryPolicy,
     rng: random.Random | None = None,
 ) -> str:
     """Store what happened to one attempt; returns the message's new status.
@@ -177,15 +176,9 @@ def record_outcome(
     if error is None:
         row.status, row.sent_at, row.last_error = SENT, now, None
         outcome = SENT
-    elif error.transient and row.attempts < settings.outbox_max_attempts:
+    elif error.transient and not policy.gives_up_after(row.attempts):
         row.status, row.last_error = QUEUED, str(error)
-        row.next_attempt_at = next_attempt(
-            now,
-            row.attempts,
-            base=settings.outbox_backoff_seconds,
-            cap=settings.outbox_backoff_max_seconds,
-            rng=rng,
-        )
+        row.next_attempt_at = policy.next_attempt(now, row.attempts, rng)
         outcome = "retry"
     else:
         row.status, row.last_error = FAILED, str(error)

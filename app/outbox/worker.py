@@ -25,6 +25,7 @@ from app.db import writing
 from app.outbox.email.senders import DeliveryError, OutgoingEmail, Sender
 from app.outbox.models import FAILED, SENT
 from app.outbox.queue import LOST_LEASE, Claimed, claim, record_outcome, renew_lease
+from app.outbox.retry import RetryPolicy
 
 log = logging.getLogger("trialfinder.worker")
 RECORD_ATTEMPTS = 5
@@ -58,6 +59,7 @@ class Worker:
         self.sessions = sessions
         self.sender = sender
         self.settings = settings
+        self.policy = RetryPolicy.from_settings(settings)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.clock = clock
         self.rng = rng
@@ -120,7 +122,7 @@ class Worker:
                         worker=self.name,
                         now=self.clock(),
                         error=error,
-                        settings=self.settings,
+                        policy=self.policy,
                         rng=self.rng,
                     )
             except OperationalError:

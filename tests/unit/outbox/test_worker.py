@@ -281,11 +281,17 @@ def test_a_worker_whose_lease_was_taken_over_does_not_overwrite_the_outcome(
     clock.advance(5)
     assert make_worker(db_sessionmaker, config, clock, name="fast").run_once().sent == 2
     from app.outbox.queue import record_outcome
+    from app.outbox.retry import RetryPolicy
 
     with db_sessionmaker() as s, s.begin():
         assert (
             record_outcome(
-                s, claimed=stale[0], worker="slow", now=clock(), error=None, settings=config
+                s,
+                claimed=stale[0],
+                worker="slow",
+                now=clock(),
+                error=None,
+                policy=RetryPolicy.from_settings(config),
             )
             == "lost-lease"
         )
