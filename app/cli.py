@@ -1,4 +1,4 @@
-"""The `trialfinder` command line (DESIGN.md, "Command line")."""
+"""The `trialfinder` command line; the README lists its commands."""
 
 from __future__ import annotations
 

@@ -14,8 +14,8 @@ or a spoofed name must not get through), and every field is length-capped before
 parsing. The function never raises, whatever it is given: a malformed request is just
 a form with errors.
 
-`region_for_country` maps a site's country, as ClinicalTrials.gov spells it, to the
-ISO 3166 region used to read phone numbers written without their country code.
+`app.geo.countries.country_code` gives a site's region, used to read phone numbers
+written without their country code.
 """
 
 from __future__ import annotations
@@ -24,12 +24,10 @@ import re
 import unicodedata
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from functools import cache, lru_cache
 from typing import TypeVar
 
 import email_validator
 import phonenumbers
-import pycountry
 
 from app.addresses import MAX_LENGTH, mail_address
 from app.contact.languages import is_language
@@ -209,24 +207,6 @@ def validate_contact_form(
     return FormResult(values=values, errors={}, submission=submission)
 
 
-@lru_cache(maxsize=1024)
-def region_for_country(country: str | None) -> str | None:
-    """ISO 3166 alpha-2 region for a country name, as ClinicalTrials.gov spells it.
-
-    "United States" -> "US", "Korea, Republic of" -> "KR", "Turkey" -> "TR"; None for
-    None or a name not recognised. Case, accents and spacing do not matter.
-    """
-    if not country:
-        return None
-    index = _country_index()
-    found = index.get(_country_key(country))
-    if found is None and "(" in country:
-        # ClinicalTrials.gov writes some names with another in brackets: "Turkey (Türkiye)".
-        outer, _, inner = country.partition("(")
-        found = index.get(_country_key(outer)) or index.get(_country_key(inner.rstrip(") ")))
-    return found
-
-
 def _raw(data: Mapping[str, str], field: str) -> str:
     value = data.get(field)
     # A multipart request can carry a file where text is expected: treat it as absent.
@@ -361,65 +341,3 @@ def _clean_consent(value: str) -> bool | _Problem:
     if value.lower() not in CONSENT_VALUES:
         return _Problem(CONSENT_MESSAGE)
     return True
-
-
-# ClinicalTrials.gov spellings (current and historical) and everyday names that
-# pycountry does not know; keys are in `_country_key` form.
-_COUNTRY_ALIASES = {
-    "turkey": "TR",
-    "russia": "RU",
-    "korea": "KR",
-    "korea, south": "KR",
-    "korea, north": "KP",
-    "macedonia": "MK",
-    "macedonia, the former yugoslav republic of": "MK",
-    "former serbia and montenegro": "RS",
-    "serbia and montenegro": "RS",
-    "swaziland": "SZ",
-    "cape verde": "CV",
-    "macau": "MO",
-    "burma": "MM",
-    "ivory coast": "CI",
-    "east timor": "TL",
-    "micronesia": "FM",
-    "democratic republic of the congo": "CD",
-    "libyan arab jamahiriya": "LY",
-    "palestine": "PS",
-    "palestinian territory, occupied": "PS",
-    "palestinian territories": "PS",
-    "virgin islands (u.s.)": "VI",
-    "virgin islands (british)": "VG",
-    "netherlands antilles": "CW",
-    "kosovo": "XK",
-    "usa": "US",
-    "united states of america": "US",
-    "uk": "GB",
-    "great britain": "GB",
-    "britain": "GB",
-    "england": "GB",
-    "scotland": "GB",
-    "wales": "GB",
-    "northern ireland": "GB",
-}
-
-_APOSTROPHES = re.compile("[`\u00b4\u02bb\u02bc\u2018\u2019]")
-
-
-def _country_key(name: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", name)
-    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return " ".join(_APOSTROPHES.sub("'", bare).casefold().split())
-
-
-@cache
-def _country_index() -> dict[str, str]:
-    index: dict[str, str] = {}
-    for record in pycountry.countries:
-        code = str(record.alpha_2)
-        for attribute in ("alpha_2", "alpha_3", "name", "official_name", "common_name"):
-            value = getattr(record, attribute, None)
-            if value:
-                index.setdefault(_country_key(str(value)), code)
-    for alias, code in _COUNTRY_ALIASES.items():
-        index.setdefault(alias, code)
-    return index

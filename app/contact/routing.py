@@ -1,4 +1,4 @@
-"""Which address receives a contact request (DESIGN.md, "Get in touch", rule 4).
+"""Which address receives a contact request.
 
 The chosen site's own contact email first; else the study's central contact; else the
 operator's fallback address; else nobody, and the request is kept and flagged for an

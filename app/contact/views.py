@@ -1,4 +1,5 @@
-"""The contact flow: form, submission, confirmation (DESIGN.md, "Get in touch")."""
+"""The contact flow, "Get in touch with the nearest study center": form, submission,
+confirmation."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import csrf, ratelimit
-from app.contact.forms import CONSENT_VALUES, region_for_country, validate_contact_form
+from app.contact.forms import CONSENT_VALUES, validate_contact_form
 from app.contact.languages import ALL as ALL_LANGUAGES
 from app.contact.languages import COMMON as COMMON_LANGUAGES
 from app.contact.models import ContactRequest
@@ -22,6 +23,7 @@ from app.contact.service import PUBLIC_ID, RATE_LIMIT_MESSAGE, site_label, submi
 from app.db import DATABASE_UNAVAILABLE, release, write_transaction
 from app.deps import DbSession
 from app.errors import RETRY_AFTER_SECONDS
+from app.geo.countries import country_code
 from app.geo.distance import haversine_km
 from app.geo.places import Place
 from app.studies.models import Site, Study
@@ -103,7 +105,7 @@ def _km(origin: Place | None, site: Site) -> float | None:
 
 
 def _region(site: Site | None) -> str | None:
-    return region_for_country(site.country) if site else None
+    return country_code(site.country) if site else None
 
 
 def _option_id(site: Site | None) -> int:

@@ -1,6 +1,6 @@
 """Import ClinicalTrials.gov API v2 study JSON: read every accepted form, upsert by NCT ID.
 
-Forms read (DESIGN.md, `import-ctgov`): one study object, a list of them, a page
+Forms read (`trialfinder import-ctgov`): one study object, a list of them, a page
 (`{"studies": [...], "nextPageToken": ...}`) or JSON Lines; directories are walked and
 `-` is standard input. A bad record is reported with where it was found and the rest
 still load. Re-import is idempotent: a study whose extracted fields hash the same is not

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, NamedTuple
 
-import pycountry
 import zipcodes
+
+from app.geo.countries import country_names
 
 __all__ = [
     "GEONAMES_CREDIT",
@@ -83,19 +84,6 @@ _REGIONS: dict[str, dict[str, tuple[str, str]]] = {
         "WLS": ("WLS", "Wales"),
         "NIR": ("NIR", "Northern Ireland"),
     },
-}
-
-_COUNTRY_ALIASES = {
-    "america": "US",
-    "usa": "US",
-    "united states of america": "US",
-    "uk": "GB",
-    "britain": "GB",
-    "great britain": "GB",
-    "holland": "NL",
-    "korea": "KR",
-    "vatican": "VA",
-    "palestine": "PS",
 }
 
 _ABBREVIATIONS = {"st": "saint", "ste": "sainte", "mt": "mount", "ft": "fort"}
@@ -479,13 +467,8 @@ def _build_index() -> _Index:
     for code, country_name in countries.items():
         add_area(code, (code, ""))
         add_area(country_name, (code, ""))
-    for record in pycountry.countries:
-        for attribute in ("alpha_2", "alpha_3", "name", "official_name", "common_name"):
-            value = getattr(record, attribute, None)
-            if value:
-                add_area(str(value), (str(record.alpha_2), ""))
-    for alias, code in _COUNTRY_ALIASES.items():
-        add_area(alias, (code, ""))
+    for name, code in country_names():
+        add_area(name, (code, ""))
 
     cities, names, alternates = _read_cities((data / _CITIES_FILE).read_text("utf-8"))
     return _Index(

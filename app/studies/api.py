@@ -9,8 +9,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from app.deps import DbSession
-from app.geo.places import AmbiguousPlace, PlaceError
-from app.studies.search import SearchHit, SearchParams, resolve_origin, search_studies
+from app.geo.places import PlaceError
+from app.studies.search import (
+    PlaceProblem,
+    SearchHit,
+    SearchParams,
+    resolve_origin,
+    search_studies,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["studies"])
 
@@ -59,9 +65,14 @@ def _card(hit: SearchHit, request: Request) -> StudyCard:
 
 
 def _place_error(exc: PlaceError) -> JSONResponse:
-    detail: dict[str, Any] = {"loc": ["query", "location"], "msg": str(exc), "type": "place"}
-    if isinstance(exc, AmbiguousPlace):
-        detail["options"] = exc.options
+    problem = PlaceProblem.of(exc)
+    detail: dict[str, Any] = {
+        "loc": ["query", problem.field],
+        "msg": problem.message,
+        "type": "place",
+    }
+    if problem.options:
+        detail["options"] = problem.options
     return JSONResponse(status_code=422, content={"detail": [detail]})
 
 
@@ -73,7 +84,8 @@ def _place_error(exc: PlaceError) -> JSONResponse:
 def api_search(
     request: Request, session: DbSession, params: Annotated[SearchParams, Query()]
 ) -> StudyPage | JSONResponse:
-    """Search studies (DESIGN.md search semantics); nearest first when a place is given."""
+    """Search studies recruiting now (or in the statuses asked for) by condition, age, sex
+    and place; nearest first when a place is given, else by relevance."""
     try:
         origin = resolve_origin(params)
     except PlaceError as exc:

@@ -1,4 +1,4 @@
-"""The search rules (DESIGN.md, "Search semantics"): one implementation for HTML and JSON.
+"""The search rules: one implementation for the results page and the JSON API.
 
 Status, condition, age, sex and location are each a filter in one SQL statement; the
 condition uses the engine's full-text index (SQLite FTS5, PostgreSQL tsvector) and the
@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from app.geo.distance import EARTH_RADIUS_KM, bounding_boxes
-from app.geo.places import Place, resolve_place
+from app.geo.places import AmbiguousPlace, Place, PlaceError, resolve_place
 from app.studies.models import SearchTerm, Site, Study
 from app.studies.rules import DEFAULT_STATUSES, STATUSES
 from app.studies.text import words
@@ -167,6 +167,20 @@ class SearchResult:
     @property
     def pages(self) -> int:
         return max(1, math.ceil(self.total / self.page_size))
+
+
+@dataclass(frozen=True)
+class PlaceProblem:
+    """Why a place could not be used, as both the results page and the API say it."""
+
+    field: str  # the parameter to fix
+    message: str  # written for a patient
+    options: list[str]  # places the patient may have meant, when the name was ambiguous
+
+    @classmethod
+    def of(cls, error: PlaceError) -> PlaceProblem:
+        options = error.options if isinstance(error, AmbiguousPlace) else []
+        return cls("location", str(error), list(options))
 
 
 def resolve_origin(params: SearchParams) -> Place | None:
@@ -347,7 +361,8 @@ def _nearby_sites(dialect: str, origin: Place, radius_km: float, statuses: list[
 def _study_filters(params: SearchParams) -> list[ColumnElement[bool]]:
     filters: list[ColumnElement[bool]] = [Study.overall_status.in_(params.status)]
     if params.age is not None:
-        # DESIGN.md: a patient aged A matches when A + 1 > minimum and A <= maximum.
+        # A patient aged A (whole years) matches when A + 1 > minimum and A <= maximum:
+        # "18 Years" as a minimum admits 18-year-olds, "17 Years" as a maximum admits 17.
         filters.append(or_(Study.min_age_years.is_(None), Study.min_age_years < params.age + 1))
         filters.append(or_(Study.max_age_years.is_(None), Study.max_age_years >= params.age))
     if params.sex in ("female", "male"):

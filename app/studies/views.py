@@ -14,11 +14,12 @@ from sqlalchemy import select
 
 from app.deps import DbSession
 from app.geo.distance import haversine_km
-from app.geo.places import AmbiguousPlace, Place, PlaceError, resolve_place
+from app.geo.places import Place, PlaceError, resolve_place
 from app.studies.criteria import parse_criteria
 from app.studies.models import Study
 from app.studies.rules import NCT_ID, OPEN_STATUSES
 from app.studies.search import (
+    PlaceProblem,
     SearchParams,
     related_studies,
     resolve_origin,
@@ -112,20 +113,18 @@ def results(request: Request, session: DbSession) -> Response:
             try:
                 resolve_place(location)
             except PlaceError as place_error:
-                errors["location"] = str(place_error)
-                if isinstance(place_error, AmbiguousPlace):
-                    context["place_options"] = place_error.options
+                problem = PlaceProblem.of(place_error)
+                errors[problem.field] = problem.message
+                context["place_options"] = problem.options
         context["errors"] = errors
         return _render(request, "studies/results.html", context, status_code=422)
     context["params"] = params
     try:
         origin = resolve_origin(params)
-    except AmbiguousPlace as exc:
-        context["errors"] = {"location": str(exc)}
-        context["place_options"] = exc.options
-        return _render(request, "studies/results.html", context, status_code=422)
     except PlaceError as exc:
-        context["errors"] = {"location": str(exc)}
+        problem = PlaceProblem.of(exc)
+        context["errors"] = {problem.field: problem.message}
+        context["place_options"] = problem.options
         return _render(request, "studies/results.html", context, status_code=422)
     result = search_studies(session, params, origin=origin)
     if params.page > result.pages and result.total:

@@ -22,9 +22,9 @@ from app.contact.forms import (
     SITE_MESSAGE,
     ContactSubmission,
     FormResult,
-    region_for_country,
     validate_contact_form,
 )
+from app.geo.countries import country_code
 
 US_SITE = 11
 FRENCH_SITE = 12
@@ -476,13 +476,13 @@ def test_never_raises_on_one_changed_field(field: str, value: str) -> None:
         ("Kosovo", "XK"),
     ],
 )
-def test_region_for_country(country: str, region: str) -> None:
-    assert region_for_country(country) == region
+def test_country_code(country: str, region: str) -> None:
+    assert country_code(country) == region
 
 
 @pytest.mark.parametrize("country", [None, "", "Atlantis", "Europe"])
 def test_region_for_unknown_country(country: str | None) -> None:
-    assert region_for_country(country) is None
+    assert country_code(country) is None
 
 
 # Languages
@@ -524,4 +524,4 @@ def test_language_lookups() -> None:
 
 
 def test_bracketed_country_names_are_recognised() -> None:
-    assert region_for_country("Turkey (Türkiye)") == "TR"
+    assert country_code("Turkey (Türkiye)") == "TR"

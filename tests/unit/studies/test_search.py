@@ -1,4 +1,4 @@
-"""The search rules of DESIGN.md, each with its edges, on SQLite and PostgreSQL."""
+"""The search rules (see the README, "Search"), each with its edges, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

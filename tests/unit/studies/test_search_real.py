@@ -29,7 +29,7 @@ def _finds(session: Session, condition: str, status: str, nct_id: str) -> bool:
 def test_every_study_is_found_by_each_of_its_conditions(
     session: Session, shared_studies: Path
 ) -> None:
-    """DESIGN.md: every study whose conditions list contains the query phrase is found."""
+    """Every study whose conditions list contains the query phrase is found."""
     report = import_records(session, read_records([str(shared_studies)]), now=NOW)
     assert report.rejected == []
     studies = session.scalars(select(Study).order_by(Study.nct_id)).all()
