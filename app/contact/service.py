@@ -12,6 +12,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -21,6 +22,14 @@ from sqlalchemy.orm import Session
 from app import ratelimit
 from app.addresses import address_key, lookup_key
 from app.config import Settings
+from app.contact.emails import (
+    ContactEmail,
+    Patient,
+    PatientCopy,
+    PublishedContact,
+    SiteEmail,
+    StudyName,
+)
 from app.contact.forms import ContactSubmission
 from app.contact.languages import language_name
 from app.contact.models import STUDY_TEAM, ContactRequest
@@ -161,21 +170,30 @@ def queue_emails(
     `site_email_only` is for a flagged request routed later: the patient has their copy.
     """
     domain = _mail_domain(settings)
-    context = {
-        "request": request,
-        "study": study,
-        "site": site,
+    facts: dict[str, Any] = {
+        "request": Patient(
+            first_name=request.first_name,
+            last_name=request.last_name,
+            email=request.email,
+            phone=request.phone,
+            created_at=request.created_at,
+            public_id=request.public_id,
+            team=request.team,
+        ),
+        "study": StudyName(study.nct_id, study.brief_title),
+        "has_site": site is not None,
         "site_name": request.site_name,
         "site_short": (site.facility or site.city if site else None) or STUDY_TEAM,
         "routing": routing,
         "language": language_name(request.language) if request.language else None,
         "study_url": f"{settings.base_url.rstrip('/')}/studies/{study.nct_id}",
         "site_url": settings.base_url,
-        "contact": study.contact_for(site),
+        "contact": PublishedContact.of(study.contact_for(site)),
     }
 
-    def queue(kind: str, to: str, reply_to: str | None) -> None:
-        mail = render_email(kind, context)
+    def queue(context: ContactEmail, to: str, reply_to: str | None) -> None:
+        kind = context.template
+        mail = render_email(context)
         enqueue(
             session,
             message_id=f"<contact-{request.public_id}.{kind.removeprefix('contact_')}@{domain}>",
@@ -191,6 +209,6 @@ def queue_emails(
         )
 
     if routing.address:
-        queue("contact_site", routing.address, reply_to=request.email)
+        queue(SiteEmail(**facts), routing.address, reply_to=request.email)
     if not site_email_only:
-        queue("contact_patient", request.email, reply_to=routing.address)
+        queue(PatientCopy(**facts), request.email, reply_to=routing.address)

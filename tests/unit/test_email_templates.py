@@ -1,83 +1,73 @@
-"""Email templates as code: sample contexts render, subjects are one line without health details."""
+"""Email templates as code: every typed context's sample renders, subjects are one line
+without health details, and every template folder has its context."""
 
 from __future__ import annotations
 
-import datetime as dt
-from types import SimpleNamespace
-from typing import Any
+import dataclasses
 
 import pytest
 
+import app.contact.emails  # noqa: F401  (registers the contact emails' contexts)
+from app.contact.emails import ContactEmail, PatientCopy, SiteEmail
 from app.contact.routing import Routing
-from app.outbox.email.rendering import render_email
+from app.outbox.email.rendering import EmailContext, render_email
+from app.templating import TEMPLATE_DIR
 
-STUDY = SimpleNamespace(nct_id="NCT98000001", brief_title="Breathing exercises for asthma")
-SITE = SimpleNamespace(facility="Lakeside Clinic", city="Evanston")
-
-
-def context(*, site: Any, routing: Routing, team: str) -> dict[str, Any]:
-    request = SimpleNamespace(
-        first_name="Ana",
-        last_name="Lima",
-        email="ana@example.com",
-        phone="+12024561111",
-        created_at=dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC),
-        public_id="abc123",
-        team=team,
-    )
-    return {
-        "request": request,
-        "study": STUDY,
-        "site": site,
-        "site_name": "Lakeside Clinic, Evanston" if site else "the study team",
-        "site_short": "Lakeside Clinic" if site else "the study team",
-        "routing": routing,
-        "language": "Portuguese",
-        "study_url": "https://t.example/studies/NCT98000001",
-        "site_url": "https://t.example",
-        "contact": {"name": "Dana", "phone": "+1 312-555-0147"},
-    }
-
-
+SAMPLE = ContactEmail.sample()
 CASES = {
-    "site": (
-        SITE,
-        Routing("site", "dana@example.org", "Dana"),
-        "the research team at Lakeside Clinic",
+    "site": SAMPLE,
+    "central": dataclasses.replace(SAMPLE, routing=Routing("central", "pat@example.org")),
+    "fallback": dataclasses.replace(SAMPLE, routing=Routing("fallback", "desk@example.org")),
+    "flagged": dataclasses.replace(SAMPLE, routing=Routing("flagged", None)),
+    "no sites": dataclasses.replace(
+        SAMPLE,
+        has_site=False,
+        site_name="the study team",
+        site_short="the study team",
+        routing=Routing("central", "pat@example.org"),
     ),
-    "central": (
-        SITE,
-        Routing("central", "pat@example.org"),
-        "the research team at Lakeside Clinic",
-    ),
-    "fallback": (
-        SITE,
-        Routing("fallback", "desk@example.org"),
-        "the research team at Lakeside Clinic",
-    ),
-    "flagged": (SITE, Routing("flagged", None), "the research team at Lakeside Clinic"),
-    "no sites": (None, Routing("central", "pat@example.org"), "the study's research team"),
+    "no published contact": dataclasses.replace(SAMPLE, contact=None, language=None),
 }
 
 
-@pytest.mark.parametrize("name", ["contact_site", "contact_patient"])
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_every_email_renders_with_a_one_line_subject(name: str, case: str) -> None:
-    site, routing, team = CASES[case]
-    email = render_email(name, context(site=site, routing=routing, team=team))
+def test_every_template_folder_has_a_typed_context() -> None:
+    folders = {p.name for p in (TEMPLATE_DIR / "email").iterdir() if not p.name.startswith("_")}
+    assert folders == set(EmailContext.by_template)
+
+
+@pytest.mark.parametrize("template", sorted(EmailContext.by_template))
+def test_every_sample_renders_with_a_one_line_subject(template: str) -> None:
+    email = render_email(EmailContext.by_template[template].sample())
+    assert email.subject
     assert "\n" not in email.subject
-    assert "asthma" not in email.subject.lower()  # the subject names the study by its ID only
-    assert STUDY.nct_id in email.subject
+    assert email.text.strip()
     assert email.html is not None
+
+
+@pytest.mark.parametrize("kind", [SiteEmail, PatientCopy])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_contact_emails_render_in_every_routing_case(kind: type[ContactEmail], case: str) -> None:
+    context = kind(**{f.name: getattr(CASES[case], f.name) for f in dataclasses.fields(SAMPLE)})
+    email = render_email(context)
+    assert "breathing" not in email.subject.lower()  # the subject names the study by ID only
+    assert SAMPLE.study.nct_id in email.subject
     assert "Ana" in email.text
-    assert STUDY.nct_id in email.text
+    assert SAMPLE.study.nct_id in email.text
     assert "at the study team" not in email.text
+    assert email.html is not None
+    assert "<script" not in email.html
 
 
 def test_the_site_is_told_when_the_request_reached_it_indirectly() -> None:
-    central = render_email("contact_site", context(site=SITE, routing=CASES["central"][1], team=""))
+    central = render_email(SiteEmail(**vars(CASES["central"])))
     assert "went to the study's central contact" in central.text
-    no_sites = render_email(
-        "contact_site", context(site=None, routing=CASES["no sites"][1], team="")
-    )
+    no_sites = render_email(SiteEmail(**vars(CASES["no sites"])))
     assert "lists no sites yet" in no_sites.text
+
+
+def test_the_patient_is_told_how_to_reach_the_study_directly() -> None:
+    copy = render_email(PatientCopy(**vars(SAMPLE)))
+    assert "Dana Example, phone +1 312-555-0147, email dana@example.org" in copy.text
+    without = render_email(PatientCopy(**vars(CASES["no published contact"])))
+    assert "contact the study directly" not in without.text
+    assert "none given" in without.text

@@ -1,0 +1,96 @@
+"""The two emails of a contact request, as typed contexts for their templates.
+
+`SiteEmail` goes to the study team (`templates/email/contact_site/`), `PatientCopy` to the
+patient (`templates/email/contact_patient/`). Both say the same things, so they share one
+set of fields. Subjects name the study by its NCT ID and the site, never the condition.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Self
+
+from app.contact.routing import Routing
+from app.outbox.email.rendering import EmailContext
+
+
+@dataclass(frozen=True)
+class Patient:
+    """Who asked, and when; `team` is who they asked, as a phrase ("the research team at X")."""
+
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+    created_at: dt.datetime
+    public_id: str
+    team: str
+
+
+@dataclass(frozen=True)
+class StudyName:
+    nct_id: str
+    brief_title: str
+
+
+@dataclass(frozen=True)
+class PublishedContact:
+    """The study's own contact, as the listing publishes it."""
+
+    name: str | None
+    phone: str | None
+    email: str | None
+
+    @classmethod
+    def of(cls, contact: dict[str, Any] | None) -> PublishedContact | None:
+        if not contact or not (contact.get("phone") or contact.get("email")):
+            return None
+        return cls(contact.get("name"), contact.get("phone"), contact.get("email"))
+
+
+@dataclass(frozen=True)
+class ContactEmail(EmailContext):
+    request: Patient
+    study: StudyName
+    has_site: bool  # False: the study lists no sites, the request went to its team
+    site_name: str
+    site_short: str
+    routing: Routing
+    language: str | None  # the preferred other language's name, in English
+    study_url: str
+    site_url: str
+    contact: PublishedContact | None
+
+    @classmethod
+    def sample(cls) -> Self:
+        return cls(
+            request=Patient(
+                first_name="Ana",
+                last_name="Example",
+                email="ana@example.com",
+                phone="+12025550143",
+                created_at=dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC),
+                public_id="sample-reference",
+                team="the research team at Lakeside Example Clinic",
+            ),
+            study=StudyName("NCT90000001", "A fictional study of breathing exercises"),
+            has_site=True,
+            site_name="Lakeside Example Clinic, Evanston, Illinois, United States",
+            site_short="Lakeside Example Clinic",
+            routing=Routing("site", "coordinator@example.org", "Dana Example"),
+            language="Portuguese",
+            study_url="https://trialfinder.example/studies/NCT90000001",
+            site_url="https://trialfinder.example",
+            contact=PublishedContact("Dana Example", "+1 312-555-0147", "dana@example.org"),
+        )
+
+
+@dataclass(frozen=True)
+class SiteEmail(ContactEmail):
+    template = "contact_site"
+
+
+@dataclass(frozen=True)
+class PatientCopy(ContactEmail):
+    template = "contact_patient"
