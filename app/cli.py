@@ -8,7 +8,6 @@ import signal
 import sys
 import threading
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -20,13 +19,15 @@ from app.db import session_factory, writing
 from app.logs import configure_logging
 from app.outbox.email.senders import sender_from_settings
 from app.outbox.worker import Worker, start_in_thread
-
-ROOT = Path(__file__).resolve().parent.parent
+from app.resources import MIGRATIONS_DIR
 
 
 def alembic_config(settings: Settings) -> Config:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
+    # Built here rather than read from alembic.ini, which serves `alembic revision` in a
+    # checkout (file names, the ruff hook) and which an installed package does not carry.
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
     config.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
     return config
 

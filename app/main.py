@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
@@ -24,11 +23,11 @@ from app.config import Settings, get_settings
 from app.contact import views as contact_views
 from app.db import session_factory
 from app.geo import places
+from app.resources import STATIC_DIR
 from app.studies import api as studies_api
 from app.studies import views as studies_views
 from app.templating import make_templates
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 log = logging.getLogger("trialfinder")
 MAX_ADMIN_BODY = 210 * 1024 * 1024  # the import upload cap plus room for the form
 

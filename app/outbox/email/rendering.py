@@ -18,7 +18,7 @@ from jinja2 import (
     select_autoescape,
 )
 
-from app.templating import TEMPLATE_DIR
+from app.resources import TEMPLATE_DIR
 
 
 @dataclass(frozen=True)
