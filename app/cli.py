@@ -8,31 +8,65 @@ import signal
 import sys
 import threading
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
 
 from app.config import Settings, get_settings
 from app.ctgov.importer import ImportReport, RawRecord, import_records, read_records
-from app.db import session_factory, writing
+from app.db import make_engine, session_factory, writing
 from app.logs import configure_logging
 from app.outbox.email.senders import sender_from_settings
 from app.outbox.worker import Worker, start_in_thread
-
-ROOT = Path(__file__).resolve().parent.parent
+from app.resources import MIGRATIONS_DIR
 
 
 def alembic_config(settings: Settings) -> Config:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
+    # Built here rather than read from alembic.ini, which serves `alembic revision` in a
+    # checkout (file names, the ruff hook) and which an installed package does not carry.
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
     config.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
     return config
 
 
 def upgrade_database(settings: Settings) -> None:
     command.upgrade(alembic_config(settings), "head")
+
+
+class DatabaseNotReady(Exception):
+    """The schema is not the one this code needs, and this process may not migrate it."""
+
+
+def prepare_database(settings: Settings) -> None:
+    """Migrate, except in production, where only check that the schema is the newest.
+
+    In production, migrations are their own step: the operator runs `trialfinder db upgrade`
+    once per release, then starts web processes and workers. They start many at a time, on
+    many hosts, and must neither race each other to change the shared schema nor need the
+    rights to; one that finds another schema than its own refuses to start.
+    """
+    if settings.env != "production":
+        upgrade_database(settings)
+        return
+    needed = set(ScriptDirectory.from_config(alembic_config(settings)).get_heads())
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+    finally:
+        engine.dispose()
+    if current != needed:
+        found = f"at revision {', '.join(sorted(current))}" if current else "not migrated yet"
+        raise DatabaseNotReady(
+            f"the database schema is {found}; this version needs revision "
+            f"{', '.join(sorted(needed))}. In production, migrations are their own step: "
+            "run `trialfinder db upgrade`, then start this again."
+        )
 
 
 class _Progress:
@@ -82,7 +116,7 @@ def _print_report(report: ImportReport) -> int:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    upgrade_database(settings)
+    prepare_database(settings)
     report = run_import(settings, read_records(args.paths), quiet=args.quiet)
     return _print_report(report)
 
@@ -103,7 +137,7 @@ def cmd_fetch(args: argparse.Namespace, settings: Settings) -> int:
             ),
             max_studies=args.max,
         )
-        upgrade_database(settings)
+        prepare_database(settings)
         report = run_import(settings, fetch_records(settings, query), quiet=args.quiet)
     except (FetchError, ValueError) as exc:
         # Batches committed before the error stay imported; the message says what failed.
@@ -116,7 +150,7 @@ def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
     from app.ctgov.demo import generate_studies
     from app.studies.models import Study
 
-    upgrade_database(settings)
+    prepare_database(settings)
     if args.if_empty:
         with session_factory(settings)() as session:
             if session.scalar(select(func.count()).select_from(Study)):
@@ -145,7 +179,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from app.main import create_app
 
-    upgrade_database(settings)
+    prepare_database(settings)
     stop = None
     if args.with_worker:
         _, stop = start_in_thread(make_worker(settings))
@@ -164,7 +198,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    upgrade_database(settings)
+    prepare_database(settings)
     worker = make_worker(settings)
     if args.once:
         print(worker.run_once())
@@ -182,7 +216,7 @@ def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
     from app.outbox.models import FAILED, OutboxMessage
     from app.outbox.queue import retry_failed
 
-    upgrade_database(settings)
+    prepare_database(settings)
     with session_factory(settings)() as session:
         writing(session)
         if args.action == "retry":
@@ -227,7 +261,7 @@ def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
     if len(password) < MIN_PASSWORD_LENGTH:
         print(f"a password needs at least {MIN_PASSWORD_LENGTH} characters", file=sys.stderr)
         return 1
-    upgrade_database(settings)
+    prepare_database(settings)
     now = dt.datetime.now(dt.UTC)
     with session_factory(settings)() as session:
         writing(session)
@@ -246,7 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trialfinder", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="migrate the database, then serve the web site")
+    serve = sub.add_parser(
+        "serve", help="serve the web site (migrating first, except in production)"
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument(
@@ -320,7 +356,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging()
     settings = get_settings()
-    status: int = args.func(args, settings)
+    try:
+        status: int = args.func(args, settings)
+    except DatabaseNotReady as exc:
+        print(f"trialfinder: {exc}", file=sys.stderr)
+        return 1
     return status
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from urllib.parse import urlencode
 
 from anyio import to_thread
@@ -23,11 +22,10 @@ from app.config import Settings, get_settings
 from app.contact import views as contact_views
 from app.db import session_factory
 from app.geo import places
+from app.resources import STATIC_DIR
 from app.studies import api as studies_api
 from app.studies import views as studies_views
 from app.templating import make_templates
-
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

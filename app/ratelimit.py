@@ -84,7 +84,8 @@ def spend(held: Held, *, now: dt.datetime) -> None:
     start = (now - limit.window).timestamp()
     recent = [t for t in row.uses if t > start]
     if len(recent) >= limit.times:
-        wait = recent[-limit.times] - start
+        # Clocks of two hosts may differ a little: never ask for more than the window.
+        wait = min(recent[-limit.times] - start, limit.window.total_seconds())
         raise RateLimited(limit, retry_after=max(1, math.ceil(wait)))
     row.uses = [*recent, now.timestamp()]
     row.updated_at = now

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 from fastapi.templating import Jinja2Templates
 
 from app.geo.places import GEONAMES_CREDIT
+from app.resources import TEMPLATE_DIR
 from app.studies.rules import is_fictional
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 KM_PER_MILE = 1.609344
 
 STATUS_LABELS = {

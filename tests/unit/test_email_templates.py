@@ -11,7 +11,7 @@ import app.contact.emails  # noqa: F401  (registers the contact emails' contexts
 from app.contact.emails import ContactEmail, PatientCopy, SiteEmail
 from app.contact.routing import Routing
 from app.outbox.email.rendering import EmailContext, render_email
-from app.templating import TEMPLATE_DIR
+from app.resources import TEMPLATE_DIR
 
 SAMPLE = ContactEmail.sample()
 CASES = {

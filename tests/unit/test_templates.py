@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from app.templating import TEMPLATE_DIR, distance_label, make_templates
+from app.resources import STATIC_DIR, TEMPLATE_DIR
+from app.templating import distance_label, make_templates
 
 PAGES = sorted(
     str(p.relative_to(TEMPLATE_DIR))
@@ -32,9 +31,8 @@ def test_distance_in_km_and_miles() -> None:
 
 
 def test_static_assets_exist() -> None:
-    root = Path(TEMPLATE_DIR).parent / "static"
-    assert (root / "css/site.css").is_file()
-    assert (root / "js/site.js").is_file()
+    assert (STATIC_DIR / "css/site.css").is_file()
+    assert (STATIC_DIR / "js/site.js").is_file()
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from jinja2 import (
     select_autoescape,
 )
 
-from app.templating import TEMPLATE_DIR
+from app.resources import TEMPLATE_DIR
 
 
 class EmailContext:

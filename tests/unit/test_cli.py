@@ -1,0 +1,124 @@
+"""Who migrates: development and test processes migrate first; production ones never do.
+
+In production, migrations are their own step (`trialfinder db upgrade`); every other command
+that needs the database checks that the schema is the newest and refuses to start if not.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+import uvicorn
+from alembic import command
+from alembic.script import ScriptDirectory
+
+from app import cli
+from app.config import Settings, get_settings
+from tests.conftest import _postgres_database
+
+# Every command that used to migrate on start, with arguments that reach the database.
+COMMANDS = [
+    ["serve", "--port", "9"],
+    ["worker", "--once"],
+    ["outbox", "status"],
+    ["import-ctgov", "-"],
+    ["fetch-ctgov", "--nct", "NCT00000001"],
+    ["demo-data", "--studies", "1"],
+    ["create-admin", "--password-stdin", "admin@example.org"],
+]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('cli') / 'empty.db'}"
+    else:
+        yield from _postgres_database()
+
+
+@pytest.fixture
+def environment(
+    monkeypatch: pytest.MonkeyPatch, empty_database: str
+) -> Iterator[pytest.MonkeyPatch]:
+    monkeypatch.setenv("TRIALFINDER_DATABASE_URL", empty_database)
+    monkeypatch.setenv("TRIALFINDER_EMAIL_BACKEND", "console")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+
+    def never_serve(*args: object, **kwargs: object) -> None:
+        raise AssertionError("serve started without the schema check")
+
+    monkeypatch.setattr(uvicorn, "run", never_serve)
+    get_settings.cache_clear()
+    yield monkeypatch
+    get_settings.cache_clear()
+
+
+def production(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRIALFINDER_ENV", "production")
+    monkeypatch.setenv("TRIALFINDER_SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("TRIALFINDER_BASE_URL", "https://trials.example.org")
+    get_settings.cache_clear()
+
+
+def run(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> int:
+    # create-admin reads its password first; import-ctgov - reads studies (none) after the check.
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a long enough password\n"))
+    return cli.main(argv)
+
+
+def tables(url: str) -> set[str]:
+    engine = sa.create_engine(url)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_production_never_migrates_and_refuses_an_old_schema(
+    environment: pytest.MonkeyPatch, empty_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    production(environment)
+    for argv in COMMANDS:
+        assert run(environment, argv) == 1, argv
+        error = capsys.readouterr().err
+        assert "schema is not migrated yet" in error, argv
+        assert "In production, migrations are their own step" in error
+        assert "run `trialfinder db upgrade`" in error
+    assert tables(empty_database) == set()
+
+    assert run(environment, ["db", "upgrade"]) == 0
+    assert run(environment, ["outbox", "status"]) == 0
+    assert "email queue: empty" in capsys.readouterr().out
+
+    config = cli.alembic_config(get_settings())
+    scripts = ScriptDirectory.from_config(config)
+    head = scripts.get_current_head()
+    assert head is not None
+    previous = scripts.get_revision(head).down_revision
+    command.downgrade(config, "-1")
+    assert run(environment, ["worker", "--once"]) == 1
+    error = capsys.readouterr().err
+    assert f"schema is at revision {previous}; this version needs revision {head}" in error
+
+
+@pytest.mark.parametrize("env", ["development", "test"])
+def test_elsewhere_commands_migrate_first(
+    environment: pytest.MonkeyPatch, empty_database: str, env: str
+) -> None:
+    environment.setenv("TRIALFINDER_ENV", env)
+    get_settings.cache_clear()
+    assert run(environment, ["outbox", "status"]) == 0
+    assert {"studies", "outbox_messages", "alembic_version"} <= tables(empty_database)
+
+
+def test_the_check_itself_passes_at_head(environment: pytest.MonkeyPatch) -> None:
+    production(environment)
+    settings: Settings = get_settings()
+    cli.upgrade_database(settings)
+    cli.prepare_database(settings)  # no exception: at head, nothing to do
