@@ -1,4 +1,4 @@
-"""Tests for the fictional demo-study generator (app.ctgov.demo)."""
+"""Tests for the fictional demo-study generator (app.demo.generator)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from app.ctgov.demo import (
+from app.demo.generator import (
     CITIES,
     CONDITIONS,
     MAX_STUDIES,
