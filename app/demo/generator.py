@@ -34,7 +34,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from app.demo.vocabulary import City, Condition, ascii_slug, load_vocabulary
-from app.studies.rules import OPEN_STATUSES
+from app.studies.rules import FICTIONAL_PREFIX, OPEN_STATUSES, RECRUITING, age_in_years
 
 __all__ = [
     "CITIES",
@@ -189,14 +189,6 @@ _SPAN_RANGES: _Weighted[_AdultAge] = _Weighted(
 )
 
 
-def _age_years(age: str | None) -> float | None:
-    if age is None:
-        return None
-    number, unit = age.split()
-    per_year = {"Year": 1, "Years": 1, "Month": 12, "Months": 12, "Week": 52, "Weeks": 52}
-    return int(number) / per_year.get(unit, 365)
-
-
 def _std_ages(minimum: float | None, maximum: float | None) -> list[str]:
     low = 0.0 if minimum is None else minimum
     out = []
@@ -209,12 +201,14 @@ def _std_ages(minimum: float | None, maximum: float | None) -> list[str]:
     return out
 
 
+# Every age in the tables, in years, read by the same parser the search uses, so the
+# generated stdAges and the minimum-below-maximum rule agree with how the site reads them.
 _AGES_IN_TABLES: frozenset[str | None] = frozenset(
     [age for table in (_ADULT_MIN, _ADULT_MAX, _OLDER_MIN, _OLDER_MAX) for age in table.values]
     + [age for table in (_REPRO_MIN, _REPRO_MAX) for age in table.values]
     + [age for table in (_CHILD_RANGES, _SPAN_RANGES) for pair in table.values for age in pair]
 )
-_AGE_YEARS: dict[str | None, float | None] = {age: _age_years(age) for age in _AGES_IN_TABLES}
+_AGE_YEARS: dict[str | None, float | None] = {age: age_in_years(age) for age in _AGES_IN_TABLES}
 
 
 def _pick_ages(rng: random.Random, profile: str) -> _AdultAge:
@@ -628,7 +622,7 @@ class _Builder:
         facilities = _CHILD_FACILITIES if child and rng.random() < 0.5 else _FACILITIES
         n_fac = len(facilities)
         open_study = status in OPEN_STATUSES
-        recruiting = status == "RECRUITING"
+        recruiting = status == RECRUITING
         sites: list[dict[str, Any]] = []
         for index in range(n_sites):
             if index == 0:
@@ -641,7 +635,7 @@ class _Builder:
             roll = rng.random()
             if recruiting:
                 if roll < 0.8:
-                    site["status"] = "RECRUITING"
+                    site["status"] = RECRUITING
                 elif roll < 0.9:
                     site["status"] = rng.one(_OTHER_SITE_STATUSES)
             elif open_study or status in ("ACTIVE_NOT_RECRUITING", "SUSPENDED"):
@@ -857,7 +851,7 @@ class _Builder:
             else (0 if roll < 0.7 else 1)
         )
         if n_central:
-            domain = _CENTRAL_DOMAINS[rng.below(3)]
+            domain = _CENTRAL_DOMAINS[rng.below(len(_CENTRAL_DOMAINS))]
             contacts_locations["centralContacts"] = [
                 self.contact(home, domain) for _ in range(n_central)
             ]
@@ -892,7 +886,7 @@ def nct_id(seed: int, index: int) -> str:
     f"NCT9{seed % 10}{index:06d}"; past a million the number wraps modulo 10^7, so any run
     of up to `MAX_STUDIES` studies has unique IDs.
     """
-    return f"NCT9{((seed % 10) * 1_000_000 + index) % MAX_STUDIES:07d}"
+    return f"{FICTIONAL_PREFIX}{((seed % 10) * 1_000_000 + index) % MAX_STUDIES:07d}"
 
 
 def generate_studies(count: int, *, seed: int = 0) -> Iterator[dict[str, Any]]:
