@@ -1,10 +1,16 @@
-"""The demo-data package stays out of the web and worker processes."""
+"""The demo-data package stays out of the web and worker processes and ships its data."""
 
 from __future__ import annotations
 
+import fnmatch
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
+
+from app.demo.vocabulary import DATA_DIR
+
+ROOT = Path(__file__).resolve().parents[3]
 
 # Imports every module of the application except app.demo itself, as a web process, a
 # worker or `trialfinder serve` would, then lists whatever of app.demo got loaded.
@@ -40,3 +46,12 @@ def test_web_and_worker_code_never_load_the_demo_package(tmp_path: Path) -> None
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_every_data_file_is_declared_package_data() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["app.demo"]
+    files = [p.relative_to(DATA_DIR.parent).as_posix() for p in DATA_DIR.iterdir()]
+    assert files
+    for name in files:
+        assert any(fnmatch.fnmatch(name, pattern) for pattern in patterns), name
