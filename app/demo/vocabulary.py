@@ -173,13 +173,17 @@ ParagraphTemplate = Annotated[str, Field(min_length=1), _placeholders("cond", "s
 InclusionTemplate = Annotated[str, Field(min_length=1), _placeholders("cond", "n")]
 FictionalNote = Annotated[str, AfterValidator(_says_fictional)]
 
-M = TypeVar("M", bound="_Model")
+F = TypeVar("F", bound="_File")
 
 
 class _Model(BaseModel):
     # Strict: a weight written as "8" or a list where an object belongs is an error, not
     # something to coerce. Unknown keys are errors too, since they are usually typos.
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class _File(_Model):
+    about: str  # what the file holds and what its fields mean, for people editing it
 
 
 # --- conditions.json -------------------------------------------------------------------------
@@ -200,8 +204,7 @@ class ConditionEntry(_Model):
     keywords: Texts
 
 
-class ConditionsFile(_Model):
-    about: str
+class ConditionsFile(_File):
     ancestor_groups: dict[str, AncestorGroup]
     conditions: Annotated[tuple[ConditionEntry, ...], Field(min_length=1)]
 
@@ -245,8 +248,7 @@ class CityEntry(_Model):
         return self
 
 
-class CitiesFile(_Model):
-    about: str
+class CitiesFile(_File):
     cities: Annotated[tuple[CityEntry, ...], Field(min_length=1)]
 
     @model_validator(mode="after")
@@ -273,8 +275,7 @@ class Team(_Model):
     slug: Annotated[str, Field(pattern=r"^[a-z0-9]+$")]
 
 
-class PeopleFile(_Model):
-    about: str
+class PeopleFile(_File):
     first_names: Annotated[tuple[Name, ...], Field(min_length=1)]
     last_names: Annotated[tuple[Name, ...], Field(min_length=1)]
     credentials: Annotated[tuple[Credential, ...], Field(min_length=1)]
@@ -282,8 +283,7 @@ class PeopleFile(_Model):
     central_email_domains: Annotated[tuple[ExampleDomain, ...], Field(min_length=1)]
 
 
-class OrganisationsFile(_Model):
-    about: str
+class OrganisationsFile(_File):
     place_words: Texts
     facility_kinds: Texts
     child_facility_kinds: Texts
@@ -298,8 +298,7 @@ class NonDrugIntervention(_Model):
     text: Text  # for sentences: "a home-based exercise program"
 
 
-class InterventionsFile(_Model):
-    about: str
+class InterventionsFile(_File):
     drug_stems: Texts
     drug_suffixes: Texts
     drug_code_prefixes: Texts
@@ -315,8 +314,7 @@ class ByKind(_Model):
     non_drug: Annotated[tuple[StudyTemplate, ...], Field(min_length=1)]
 
 
-class TextsFile(_Model):
-    about: str
+class TextsFile(_File):
     titles: ByKind
     acronyms: Texts
     drug_designs: Texts
@@ -398,8 +396,7 @@ class StyleChoice(_Model):
     weight: Weight
 
 
-class EligibilityFile(_Model):
-    about: str
+class EligibilityFile(_File):
     ages: Ages
     inclusion: Inclusion
     organ_function: OrganFunction
@@ -427,8 +424,7 @@ class SiteCountChoice(_Model):
     weight: Weight
 
 
-class MixFile(_Model):
-    about: str
+class MixFile(_File):
     statuses: Annotated[tuple[StatusChoice, ...], Field(min_length=1)]
     other_site_statuses: Annotated[tuple[Status, ...], Field(min_length=1)]
     phases: Annotated[tuple[PhaseChoice, ...], Field(min_length=1)]
@@ -452,7 +448,7 @@ class Vocabulary:
     mix: MixFile
 
 
-FILES: Final[dict[str, type[_Model]]] = {
+FILES: Final[dict[str, type[_File]]] = {
     "conditions.json": ConditionsFile,
     "cities.json": CitiesFile,
     "people.json": PeopleFile,
@@ -488,7 +484,7 @@ def _load(directory: Path) -> Vocabulary:
     )
 
 
-def _read(directory: Path, name: str, model: type[M]) -> M:
+def _read(directory: Path, name: str, model: type[F]) -> F:
     path = directory / name
     try:
         text = path.read_text(encoding="utf-8")
@@ -545,8 +541,9 @@ def _label(node: Any) -> str | None:
     """How a person would name this entry: its name, or its own text."""
     if isinstance(node, dict):
         for key in _LABEL_KEYS:
-            if isinstance(node.get(key), str | int) and not isinstance(node.get(key), bool):
-                return json.dumps(node[key], ensure_ascii=False)
+            value = node.get(key)
+            if isinstance(value, str | int) and not isinstance(value, bool):
+                return json.dumps(value, ensure_ascii=False)
         return None
     if isinstance(node, str):
         return json.dumps(node if len(node) <= 60 else node[:57] + "...", ensure_ascii=False)

@@ -29,7 +29,7 @@ def test_every_data_file_has_a_model_and_every_model_a_file() -> None:
 @pytest.mark.parametrize("name", sorted(FILES))
 def test_every_data_file_loads(name: str) -> None:
     parsed = FILES[name].model_validate_json((DATA_DIR / name).read_text(encoding="utf-8"))
-    assert parsed.about  # type: ignore[attr-defined]
+    assert parsed.about
 
 
 def test_vocabulary_loads_once() -> None:
