@@ -147,7 +147,7 @@ def cmd_fetch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
-    from app.ctgov.demo import generate_studies
+    from app.demo.generator import generate_studies
     from app.studies.models import Study
 
     prepare_database(settings)

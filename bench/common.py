@@ -12,9 +12,9 @@ from pathlib import Path
 
 from app.cli import upgrade_database
 from app.config import Settings
-from app.ctgov.demo import generate_studies
 from app.ctgov.importer import ImportReport, RawRecord, import_records
 from app.db import session_factory
+from app.demo.generator import generate_studies
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "var" / "bench"

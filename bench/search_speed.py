@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from app.config import Settings
-from app.ctgov.demo import CITIES, CONDITIONS
 from app.db import session_factory
+from app.demo.generator import CITIES, CONDITIONS
 from app.main import create_app
 from app.studies.models import Site, Study
 from app.studies.search import SearchParams, resolve_origin, search_studies

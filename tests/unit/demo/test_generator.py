@@ -1,7 +1,8 @@
-"""Tests for the fictional demo-study generator (app.ctgov.demo)."""
+"""Tests for the fictional demo-study generator (app.demo.generator)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import Counter
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from app.ctgov.demo import (
+from app.demo.generator import (
     CITIES,
     CONDITIONS,
     MAX_STUDIES,
@@ -19,6 +20,7 @@ from app.ctgov.demo import (
     nct_id,
     vocabulary_sizes,
 )
+from app.studies.rules import NCT_ID, age_in_years, is_fictional
 
 Study = dict[str, Any]
 
@@ -80,12 +82,14 @@ def _share(counter: Counter[Any], key: Any) -> float:
     return counter[key] / sum(counter.values())
 
 
-def _years(age: str | None) -> float | None:
-    if age is None:
-        return None
-    number, unit = age.split()
-    per_year = {"Year": 1, "Month": 12, "Week": 52, "Day": 365}[unit.rstrip("s")]
-    return int(number) / per_year
+# Ages in years as the site reads them: the generator and the search share one parser.
+_years = age_in_years
+
+# sha256 of json.dumps(list(generate_studies(200, seed=1)), sort_keys=True, ensure_ascii=False),
+# computed with the generator before its tables moved into data files. Any change to the
+# generator or to app/demo/data/ that alters its output changes this; when the change is
+# deliberate, recompute the digest and say why in the commit.
+GOLDEN_SHA256 = "777dd8e258fd820cee6e3f7d32b82cdac09b793bc077e2bd2b1d666bdc171226"
 
 
 # -- determinism and IDs -------------------------------------------------------------------
@@ -93,6 +97,11 @@ def _years(age: str | None) -> float | None:
 
 def test_same_seed_gives_identical_studies() -> None:
     assert list(generate_studies(300, seed=5)) == list(generate_studies(300, seed=5))
+
+
+def test_output_matches_the_golden_digest() -> None:
+    text = json.dumps(list(generate_studies(200, seed=1)), sort_keys=True, ensure_ascii=False)
+    assert hashlib.sha256(text.encode()).hexdigest() == GOLDEN_SHA256
 
 
 def test_shorter_run_is_prefix_of_longer_run() -> None:
@@ -131,6 +140,7 @@ def test_nct_ids_are_unique_and_fictional() -> None:
     assert len(ids) == UNIQUE_SIZE
     assert len(set(ids)) == UNIQUE_SIZE
     assert all(NCT_RE.match(i) for i in ids)
+    assert all(NCT_ID.match(i) and is_fictional(i) for i in ids)
 
 
 def test_nct_id_follows_seed_digit_and_index() -> None:
@@ -321,6 +331,17 @@ def test_age_mix_and_std_ages(studies: list[Study]) -> None:
     assert 0.01 < _share(minimums, None) < 0.08
     child_mins = {"2 Weeks", "30 Days", "28 Days", "6 Months", "1 Year", "1 Month"}
     assert sum(minimums[a] for a in child_mins) / len(studies) > 0.03
+
+
+def test_every_age_reads_with_the_sites_age_parser(studies: list[Study]) -> None:
+    ages = {
+        protocol["eligibilityModule"].get(key)
+        for protocol in _protocols(studies)
+        for key in ("minimumAge", "maximumAge")
+    } - {None}
+    assert len(ages) > 20
+    for age in ages:
+        assert age_in_years(age) is not None, age
 
 
 def test_paediatric_conditions_get_child_ages(studies: list[Study]) -> None:
