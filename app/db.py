@@ -11,7 +11,7 @@ import datetime as dt
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -116,23 +116,20 @@ class _SQLiteConnection(sqlite3.Connection):
         if lock is not None:
             lock.release()
 
-    def commit(self) -> None:
+    def _then_release(self, end: Callable[[], None]) -> None:
         try:
-            super().commit()
+            end()
         finally:
             self._release_write_lock()
+
+    def commit(self) -> None:
+        self._then_release(super().commit)
 
     def rollback(self) -> None:
-        try:
-            super().rollback()
-        finally:
-            self._release_write_lock()
+        self._then_release(super().rollback)
 
     def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            self._release_write_lock()
+        self._then_release(super().close)
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -202,6 +199,17 @@ def release(session: Session) -> None:
 
 
 @contextmanager
+def committing(session: Session) -> Iterator[Session]:
+    """Commit what the block did, or roll it back if the block raised."""
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+@contextmanager
 def write_transaction(session: Session) -> Iterator[Session]:
     """One short writing transaction, committed at the end of the block.
 
@@ -212,12 +220,8 @@ def write_transaction(session: Session) -> Iterator[Session]:
     """
     release(session)
     writing(session)
-    try:
+    with committing(session):
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
 
 
 def make_engine(

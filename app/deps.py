@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from app.db import committing
+
 
 def _session(request: Request) -> Iterator[Session]:
     # The session takes no connection until the route first uses it, and a route that
@@ -16,15 +18,8 @@ def _session(request: Request) -> Iterator[Session]:
     # response is sent (scope="function"), so even a late failure becomes an error page,
     # never a false success. FastAPI runs this exit outside the request thread pool, so
     # giving a connection back never waits for a free thread.
-    session: Session = request.app.state.sessionmaker()
-    try:
+    with request.app.state.sessionmaker() as session, committing(session):
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 DbSession = Annotated[Session, Depends(_session, scope="function")]

@@ -72,6 +72,7 @@ def error_page(
     *,
     detail: str | None = None,
     extra_headers: dict[str, str] | None = None,
+    nct_id: str | None = None,
 ) -> Response:
     """The error answer for `status_code`: JSON under /api/, else the site's error page."""
     title, message = PAGES.get(status_code, PAGES[500] if status_code >= 500 else PAGES[400])
@@ -89,7 +90,12 @@ def error_page(
         )
     else:
         template = "errors/404.html" if status_code == 404 else "errors/error.html"
-        context: dict[str, Any] = {"status_code": status_code, "title": title, "message": message}
+        context: dict[str, Any] = {
+            "status_code": status_code,
+            "title": title,
+            "message": message,
+            "nct_id": nct_id,
+        }
         response = request.app.state.templates.TemplateResponse(
             request, template, context, status_code=status_code
         )
@@ -110,7 +116,10 @@ def install(app: FastAPI) -> None:
         if detail == _default(exc.status_code):
             detail = None  # Starlette's "Not Found" says nothing our page does not
         extra = dict(exc.headers) if exc.headers else None
-        return error_page(request, exc.status_code, detail=detail, extra_headers=extra)
+        nct_id = getattr(exc, "nct_id", None)  # a study that does not exist: say which
+        return error_page(
+            request, exc.status_code, detail=detail, extra_headers=extra, nct_id=nct_id
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:

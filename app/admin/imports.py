@@ -148,26 +148,13 @@ def _remove(path: str | Path) -> None:
 
 
 def _queue_job(
-    request: Request,
-    session: Session,
-    background: BackgroundTasks,
-    *,
-    actor: str,
-    kind: str,
-    description: str,
-    parameters: dict[str, Any],
+    request: Request, session: Session, background: BackgroundTasks, job: ImportJob
 ) -> Response:
     """Record the job and its audit event, commit, and start it once the response is out."""
-    when = now()
     with write_transaction(session):
-        job = _new_job(
-            session,
-            actor=actor,
-            kind=kind,
-            description=description,
-            parameters=parameters,
-            when=when,
-        )
+        session.add(job)
+        session.flush()
+        _audit_job(session, job, "import.start", job.created_at, description=job.description)
     # Committed by now, so the thread finds the job.
     background.add_task(
         start_job, request.app.state.sessionmaker, request.app.state.settings, job.id
@@ -175,40 +162,16 @@ def _queue_job(
     return RedirectResponse(f"/admin/imports/{job.id}", status_code=303)
 
 
-def _new_job(
-    session: Session,
-    *,
-    actor: str,
-    kind: str,
-    description: str,
-    parameters: dict[str, Any],
-    when: dt.datetime,
-) -> ImportJob:
-    job = ImportJob(
-        created_at=when,
+def _new_job(actor: str, kind: str, description: str, parameters: dict[str, Any]) -> ImportJob:
+    """A queued job; its counts start at zero (the model's defaults)."""
+    return ImportJob(
+        created_at=now(),
         actor=actor,
         kind=kind,
         description=description,
         status=QUEUED,
         parameters=parameters,
-        inserted=0,
-        updated=0,
-        unchanged=0,
-        rejected=0,
-        rejections=[],
     )
-    session.add(job)
-    session.flush()
-    audit(
-        session,
-        actor=actor,
-        action="import.start",
-        now=when,
-        target=f"import_job:{job.id}",
-        kind=kind,
-        description=description,
-    )
-    return job
 
 
 @router.post("/imports/upload", response_class=HTMLResponse)
@@ -234,15 +197,9 @@ def upload(
     except UploadRefused as refused:
         return _imports_page(request, session, admin, error=str(refused), status_code=422)
     try:
-        return _queue_job(
-            request,
-            session,
-            background,
-            actor=admin.email,
-            kind="upload",
-            description=name,
-            parameters={"path": str(path), "filename": name, "size": size},
-        )
+        parameters = {"path": str(path), "filename": name, "size": size}
+        job = _new_job(admin.email, "upload", name, parameters)
+        return _queue_job(request, session, background, job)
     except BaseException:
         _remove(path)
         raise
@@ -335,20 +292,14 @@ def fetch(
         return _imports_page(
             request, session, admin, error=str(invalid), form=values, status_code=422
         )
-    return _queue_job(
-        request,
-        session,
-        background,
-        actor=admin.email,
-        kind="fetch",
-        description=form.describe(),
-        parameters={
-            "nct_ids": list(form.nct_ids),
-            "condition": form.condition,
-            "statuses": list(form.statuses),
-            "max_studies": form.max_studies,
-        },
-    )
+    parameters = {
+        "nct_ids": list(form.nct_ids),
+        "condition": form.condition,
+        "statuses": list(form.statuses),
+        "max_studies": form.max_studies,
+    }
+    job = _new_job(admin.email, "fetch", form.describe(), parameters)
+    return _queue_job(request, session, background, job)
 
 
 @router.get("/imports/{job_id}", response_class=HTMLResponse)
@@ -480,6 +431,16 @@ def run_job(sessions: sessionmaker[Session], settings: Settings, job_id: Id) -> 
             )
 
 
+def _audit_job(
+    session: Session, job: ImportJob, action: str, when: dt.datetime, **details: object
+) -> None:
+    """An import's start or finish in the audit log, in the name of who started it."""
+    target = f"import_job:{job.id}"
+    audit(
+        session, actor=job.actor, action=action, now=when, target=target, kind=job.kind, **details
+    )
+
+
 def _mark_failed(sessions: sessionmaker[Session], job_id: Id, exc: BaseException) -> None:
     with sessions() as session:
         writing(session)
@@ -487,14 +448,7 @@ def _mark_failed(sessions: sessionmaker[Session], job_id: Id, exc: BaseException
         if job is None or job.status in (DONE, FAILED):
             return
         job.status, job.error, job.finished_at = FAILED, _error_text(exc), now()
-        audit(
-            session,
-            actor=job.actor,
-            action="import.finish",
-            now=job.finished_at,
-            target=f"import_job:{job.id}",
-            status=FAILED,
-        )
+        _audit_job(session, job, "import.finish", job.finished_at, status=FAILED)
         session.commit()
 
 
@@ -534,17 +488,7 @@ def _run(sessions: sessionmaker[Session], settings: Settings, job_id: Id) -> Non
         finished = now()
         totals.store(job)
         job.status, job.error, job.finished_at = status, error, finished
-        audit(
-            session,
-            actor=job.actor,
-            action="import.finish",
-            now=finished,
-            target=f"import_job:{job.id}",
-            status=status,
-            inserted=totals.inserted,
-            updated=totals.updated,
-            unchanged=totals.unchanged,
-            rejected=totals.rejected,
-        )
+        counts = {k: getattr(totals, k) for k in ("inserted", "updated", "unchanged", "rejected")}
+        _audit_job(session, job, "import.finish", finished, status=status, **counts)
         session.commit()
         log.info("import job %d %s", job_id, status)

@@ -15,12 +15,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import csrf
+from app.admin.auth import audit
+from app.admin.models import AdminUser
 
 T = TypeVar("T")
 
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def record(session: Session, admin: AdminUser, action: str, target: str, **details: object) -> None:
+    """An administrator's action in the audit log, now."""
+    audit(session, actor=admin.email, action=action, now=now(), target=target, **details)
 
 
 def render(

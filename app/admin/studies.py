@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from app.addresses import mail_address
 from app.admin.auth import Admin, audit
-from app.admin.pages import Id, Page, get_or_404, now, paginate, printable, render
+from app.admin.models import AdminUser
+from app.admin.pages import Id, Page, get_or_404, now, paginate, printable, record, render
 from app.ctgov.importer import EDITABLE_FIELDS, site_key
 from app.db import write_transaction
 from app.deps import DbSession
@@ -164,23 +165,17 @@ def _short(value: Any) -> Any:
     return value
 
 
-def _study_page(
+def _form_page(
     request: Request,
-    admin: Any,
-    study: Study | None,
+    template: str,
     values: dict[str, Any],
     errors: dict[str, str],
     status_code: int = 200,
+    **context: Any,
 ) -> Response:
-    context = {
-        "admin": admin,
-        "study": study,
-        "values": values,
-        "errors": errors,
-        "statuses": STATUSES,
-        "sexes": SEXES,
-    }
-    return render(request, "admin/study.html", context, status_code=status_code)
+    """A study or site form, filled in with `values`, each error by its field."""
+    context |= {"values": values, "errors": errors, "statuses": STATUSES, "sexes": SEXES}
+    return render(request, f"admin/{template}.html", context, status_code=status_code)
 
 
 def _values_of(study: Study) -> dict[str, Any]:
@@ -201,7 +196,8 @@ def _values_of(study: Study) -> dict[str, Any]:
 
 @router.get("/studies/new", response_class=HTMLResponse)
 def new_study_page(request: Request, admin: Admin) -> Response:
-    return _study_page(request, admin, None, {"overall_status": "RECRUITING", "sex": "ALL"}, {})
+    values = {"overall_status": "RECRUITING", "sex": "ALL"}
+    return _form_page(request, "study", values, {}, admin=admin, study=None)
 
 
 @router.post("/studies/new", response_class=HTMLResponse)
@@ -211,14 +207,14 @@ def create_study(request: Request, data: FormFields, admin: Admin, session: DbSe
     if not NCT_ID.match(nct_id):
         form.errors["nct_id"] = "An NCT ID is NCT followed by 8 digits, like NCT01234567."
     if form.errors:
-        return _study_page(request, admin, None, data, form.errors, status_code=422)
+        return _form_page(request, "study", data, form.errors, 422, admin=admin, study=None)
     with write_transaction(session):
         taken = session.scalar(select(Study.id).where(Study.nct_id == nct_id)) is not None
         if not taken:
             study = _create_study(session, nct_id, form.values, actor=admin.email)
     if taken:
         form.errors["nct_id"] = "A study with this NCT ID exists already."
-        return _study_page(request, admin, None, data, form.errors, status_code=422)
+        return _form_page(request, "study", data, form.errors, 422, admin=admin, study=None)
     return RedirectResponse(f"/admin/studies/{study.id}", status_code=303)
 
 
@@ -259,7 +255,7 @@ def _empty(values: dict[str, Any]) -> dict[str, Any]:
 @router.get("/studies/{study_id}", response_class=HTMLResponse)
 def edit_study_page(request: Request, study_id: Id, admin: Admin, session: DbSession) -> Response:
     study = get_or_404(session, Study, study_id)
-    return _study_page(request, admin, study, _values_of(study), {})
+    return _form_page(request, "study", _values_of(study), {}, admin=admin, study=study)
 
 
 @router.post("/studies/{study_id}", response_class=HTMLResponse)
@@ -269,7 +265,7 @@ def edit_study(
     form = parse_study_form(data)
     if form.errors:
         study = get_or_404(session, Study, study_id)
-        return _study_page(request, admin, study, data, form.errors, status_code=422)
+        return _form_page(request, "study", data, form.errors, 422, admin=admin, study=study)
     with write_transaction(session):
         study = get_or_404(session, Study, study_id, for_update=True)
         before = {k: getattr(study, k) for k in form.values}
@@ -277,12 +273,11 @@ def edit_study(
         if changed:
             study.updated_at = now()
             reindex(session, study)
-            audit(
+            record(
                 session,
-                actor=admin.email,
-                action="study.edit",
-                now=now(),
-                target=f"study:{study.nct_id}",
+                admin,
+                "study.edit",
+                f"study:{study.nct_id}",
                 changes={k: [_short(before[k]), _short(form.values[k])] for k in sorted(changed)},
             )
     return RedirectResponse(f"/admin/studies/{study.id}", status_code=303)
@@ -296,14 +291,7 @@ def revert_study(request: Request, study_id: Id, admin: Admin, session: DbSessio
         fields = sorted(study.admin_overrides or {})
         study.admin_overrides = {}
         study.source_hash = ""  # so that the next import rewrites the study from the registry
-        audit(
-            session,
-            actor=admin.email,
-            action="study.revert",
-            now=now(),
-            target=f"study:{study.nct_id}",
-            fields=fields,
-        )
+        record(session, admin, "study.revert", f"study:{study.nct_id}", fields=fields)
     return RedirectResponse(f"/admin/studies/{study.id}", status_code=303)
 
 
@@ -311,12 +299,11 @@ def revert_study(request: Request, study_id: Id, admin: Admin, session: DbSessio
 def delete_study(request: Request, study_id: Id, admin: Admin, session: DbSession) -> Response:
     with write_transaction(session):
         study = get_or_404(session, Study, study_id, for_update=True)
-        audit(
+        record(
             session,
-            actor=admin.email,
-            action="study.delete",
-            now=now(),
-            target=f"study:{study.nct_id}",
+            admin,
+            "study.delete",
+            f"study:{study.nct_id}",
             title=study.brief_title,
             status=study.overall_status,
             sites=count_sites(session, study),
@@ -394,26 +381,6 @@ def _site_values_of(site: Site) -> dict[str, Any]:
     }
 
 
-def _site_page(
-    request: Request,
-    admin: Any,
-    study: Study,
-    site: Site | None,
-    values: dict[str, Any],
-    errors: dict[str, str],
-    status_code: int = 200,
-) -> Response:
-    context = {
-        "admin": admin,
-        "study": study,
-        "site": site,
-        "values": values,
-        "errors": errors,
-        "statuses": STATUSES,
-    }
-    return render(request, "admin/site.html", context, status_code=status_code)
-
-
 def take_over(site: Site) -> None:
     """Mark a site as the administrators': imports leave it, and skip their copy of it."""
     if not site.admin_managed and site.facility is not None:
@@ -439,64 +406,69 @@ def _apply_site(site: Site, values: dict[str, Any]) -> None:
 
 @router.get("/studies/{study_id}/sites/new", response_class=HTMLResponse)
 def new_site_page(request: Request, study_id: Id, admin: Admin, session: DbSession) -> Response:
-    return _site_page(request, admin, get_or_404(session, Study, study_id), None, {}, {})
+    study = get_or_404(session, Study, study_id)
+    return _form_page(request, "site", {}, {}, admin=admin, study=study, site=None)
 
 
 @router.post("/studies/{study_id}/sites/new", response_class=HTMLResponse)
 def create_site(
     request: Request, study_id: Id, data: FormFields, admin: Admin, session: DbSession
 ) -> Response:
+    return _save_site(request, admin, session, data, study_id=study_id)
+
+
+def _save_site(
+    request: Request,
+    admin: AdminUser,
+    session: Session,
+    data: dict[str, str],
+    *,
+    study_id: int | None = None,
+    site_id: int | None = None,
+) -> Response:
+    """Add a site to study `study_id`, or save site `site_id`; the form again on errors."""
     form = parse_site_form(data)
     if form.errors:
-        study = get_or_404(session, Study, study_id)
-        return _site_page(request, admin, study, None, data, form.errors, status_code=422)
+        site = get_or_404(session, Site, site_id) if site_id else None
+        study = site.study if site else get_or_404(session, Study, study_id or 0)
+        context = {"admin": admin, "study": study, "site": site}
+        return _form_page(request, "site", data, form.errors, 422, **context)
     with write_transaction(session):
-        study = get_or_404(session, Study, study_id, for_update=True)
-        last = session.scalar(select(func.max(Site.position)).where(Site.study_id == study.id))
-        site = Site(study_id=study.id, position=(-1 if last is None else last) + 1, contacts=[])
+        if site_id:
+            site = get_or_404(session, Site, site_id, for_update=True)
+            study, before = site.study, _site_values_of(site)
+        else:
+            study = get_or_404(session, Study, study_id or 0, for_update=True)
+            last = session.scalar(select(func.max(Site.position)).where(Site.study_id == study.id))
+            site = Site(study_id=study.id, position=(-1 if last is None else last) + 1, contacts=[])
+            session.add(site)
+            before = None
         _apply_site(site, form.values)
-        session.add(site)
         session.flush()
-        audit(
-            session,
-            actor=admin.email,
-            action="site.create",
-            now=now(),
-            target=f"site:{site.id}",
-            study=study.nct_id,
-        )
+        if before is None:
+            record(session, admin, "site.create", f"site:{site.id}", study=study.nct_id)
+        else:
+            after = _site_values_of(site)
+            changes = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+            record(
+                session, admin, "site.edit", f"site:{site.id}", changes=changes, study=study.nct_id
+            )
     return RedirectResponse(f"/admin/studies/{study.id}", status_code=303)
 
 
 @router.get("/sites/{site_id}", response_class=HTMLResponse)
 def edit_site_page(request: Request, site_id: Id, admin: Admin, session: DbSession) -> Response:
     site = get_or_404(session, Site, site_id)
-    return _site_page(request, admin, site.study, site, _site_values_of(site), {})
+    return _form_page(
+        request, "site", _site_values_of(site), {}, admin=admin, study=site.study, site=site
+    )
 
 
 @router.post("/sites/{site_id}", response_class=HTMLResponse)
 def edit_site(
     request: Request, site_id: Id, data: FormFields, admin: Admin, session: DbSession
 ) -> Response:
-    form = parse_site_form(data)
-    if form.errors:
-        site = get_or_404(session, Site, site_id)
-        return _site_page(request, admin, site.study, site, data, form.errors, status_code=422)
-    with write_transaction(session):
-        site = get_or_404(session, Site, site_id, for_update=True)
-        before = _site_values_of(site)
-        _apply_site(site, form.values)
-        after = _site_values_of(site)
-        audit(
-            session,
-            actor=admin.email,
-            action="site.edit",
-            changes={k: [before[k], after[k]] for k in before if before[k] != after[k]},
-            now=now(),
-            target=f"site:{site.id}",
-            study=site.study.nct_id,
-        )
-    return RedirectResponse(f"/admin/studies/{site.study_id}", status_code=303)
+    return _save_site(request, admin, session, data, site_id=site_id)
 
 
 @router.post("/sites/{site_id}/delete")
@@ -504,13 +476,6 @@ def delete_site(request: Request, site_id: Id, admin: Admin, session: DbSession)
     with write_transaction(session):
         site = get_or_404(session, Site, site_id, for_update=True)
         study_id = site.study_id
-        audit(
-            session,
-            actor=admin.email,
-            action="site.delete",
-            now=now(),
-            target=f"site:{site.id}",
-            study=site.study.nct_id,
-        )
+        record(session, admin, "site.delete", f"site:{site.id}", study=site.study.nct_id)
         session.delete(site)
     return RedirectResponse(f"/admin/studies/{study_id}", status_code=303)

@@ -28,7 +28,17 @@ from app.admin.auth import (
     start_session,
 )
 from app.admin.models import AdminUser, AuditEvent
-from app.admin.pages import Id, Page, get_or_404, now, paginate, printable, render, safe_next
+from app.admin.pages import (
+    Id,
+    Page,
+    get_or_404,
+    now,
+    paginate,
+    printable,
+    record,
+    render,
+    safe_next,
+)
 from app.admin.studies import take_over
 from app.contact.models import ContactRequest
 from app.contact.routing import route_request
@@ -210,12 +220,11 @@ def reroute(request: Request, request_id: Id, admin: Admin, session: DbSession) 
                     now=now(),
                     site_email_only=True,
                 )
-                audit(
+                record(
                     session,
-                    actor=admin.email,
-                    action="request.reroute",
-                    now=now(),
-                    target=f"contact_request:{contact.id}",
+                    admin,
+                    "request.reroute",
+                    f"contact_request:{contact.id}",
                     routing=routing.kind,
                 )
     return RedirectResponse(f"/admin/requests/{request_id}", status_code=303)
@@ -244,15 +253,7 @@ def fix_site_email(
         contacts[0]["email"] = new_address
         take_over(site)  # a fixed address must survive the next import
         site.contacts = contacts
-        audit(
-            session,
-            actor=admin.email,
-            action="site.contact_email",
-            now=now(),
-            target=f"site:{site.id}",
-            old=old,
-            new=new_address,
-        )
+        record(session, admin, "site.contact_email", f"site:{site.id}", old=old, new=new_address)
     return RedirectResponse(safe_next(back), status_code=303)
 
 
@@ -295,13 +296,7 @@ def retry(
         message = get_or_404(session, OutboxMessage, message_id, for_update=True)
         if message.status == FAILED:
             retry_failed(session, message, now=now())
-            audit(
-                session,
-                actor=admin.email,
-                action="outbox.retry",
-                now=now(),
-                target=f"outbox_message:{message.id}",
-            )
+            record(session, admin, "outbox.retry", f"outbox_message:{message.id}")
     return RedirectResponse(safe_next(back), status_code=303)
 
 

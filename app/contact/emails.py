@@ -8,7 +8,7 @@ set of fields. Subjects name the study by its NCT ID and the site, never the con
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Self
 
 from app.contact.routing import Routing
@@ -26,6 +26,11 @@ class Patient:
     created_at: dt.datetime
     public_id: str
     team: str
+
+    @classmethod
+    def of(cls, request: object) -> Patient:
+        """From a stored request (its attributes carry these names)."""
+        return cls(**{field.name: getattr(request, field.name) for field in fields(cls)})
 
 
 @dataclass(frozen=True)

@@ -171,15 +171,7 @@ def queue_emails(
     """
     domain = _mail_domain(settings)
     facts: dict[str, Any] = {
-        "request": Patient(
-            first_name=request.first_name,
-            last_name=request.last_name,
-            email=request.email,
-            phone=request.phone,
-            created_at=request.created_at,
-            public_id=request.public_id,
-            team=request.team,
-        ),
+        "request": Patient.of(request),
         "study": StudyName(study.nct_id, study.brief_title),
         "has_site": site is not None,
         "site_name": request.site_name,

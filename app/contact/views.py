@@ -29,8 +29,8 @@ from app.geo.places import Place
 from app.studies.models import Site, Study
 from app.studies.rules import NOT_YET_RECRUITING
 from app.studies.search import related_studies
-from app.studies.sites import count_sites, find_site, nearest_sites
-from app.studies.views import load_study, location_query, origin_or_none
+from app.studies.sites import count_sites, nearest_sites, wanted_site
+from app.studies.views import location_query, origin_or_none, study_or_404
 
 router = APIRouter(include_in_schema=False)  # pages, not API: kept out of /docs
 log = logging.getLogger("trialfinder.contact")
@@ -55,10 +55,6 @@ def _render(
         request, name, context, status_code=status_code
     )
     return response
-
-
-def _not_found(request: Request, nct_id: str) -> Response:
-    return _render(request, "errors/404.html", {"nct_id": nct_id}, status_code=404)
 
 
 @dataclass(frozen=True)
@@ -88,13 +84,11 @@ def site_choices(
     options: list[Option] = list(
         nearest_sites(session, study, origin=origin, limit=NEAREST_SHOWN, contactable=True)
     )
-    picked = None
-    if wanted and wanted.isdigit() and len(wanted) <= 18:
-        site_id = int(wanted)
-        if site_id not in {site.id for site, _ in options if site}:
-            picked = find_site(session, study, site_id, contactable=True)
-            if picked is not None:
-                options.insert(0, (picked, _km(origin, picked)))
+    picked = wanted_site(session, study, wanted)
+    if picked is not None and picked.id in {site.id for site, _ in options if site}:
+        picked = None  # already offered among the nearest
+    if picked is not None:
+        options.insert(0, (picked, _km(origin, picked)))
     return SiteChoices(options, total, picked)
 
 
@@ -120,10 +114,11 @@ def _form_page(
     origin: Place | None,
     place_note: str | None,
     values: dict[str, str],
-    errors: dict[str, str],
-    status_code: int,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
     retry_after: int | None = None,
 ) -> Response:
+    errors = errors or {}
     token, nonce = csrf.issue_token(request)
     options = choices.options
     # The nearest site is preselected on a new form; a form shown again keeps the choice.
@@ -185,25 +180,14 @@ def _closed_page(
 
 @router.get("/studies/{nct_id}/contact", response_class=HTMLResponse)
 def contact_form(request: Request, nct_id: str, session: DbSession) -> Response:
-    study = load_study(session, nct_id)
-    if study is None:
-        return _not_found(request, nct_id)
+    study = study_or_404(session, nct_id)
     origin, place_note = origin_or_none(request)
     wanted = request.query_params.get("site", "")
     choices = site_choices(session, study, origin, wanted)
     if not choices.options:
         return _closed_page(request, study, session, origin)
     values = {"site": wanted} if wanted in {str(i) for i in choices.by_id()} else {}
-    return _form_page(
-        request,
-        study,
-        choices,
-        origin=origin,
-        place_note=place_note,
-        values=values,
-        errors={},
-        status_code=200,
-    )
+    return _form_page(request, study, choices, origin=origin, place_note=place_note, values=values)
 
 
 async def _form_fields(request: Request) -> dict[str, str]:
@@ -229,9 +213,7 @@ def submit_contact(
     lock) take the address's limit, check for a repeat and store the request and its
     two emails. A plain `def`: all of it runs in the request thread pool.
     """
-    study = load_study(session, nct_id)
-    if study is None:
-        return _not_found(request, nct_id)
+    study = study_or_404(session, nct_id)
     origin, place_note = origin_or_none(request)
     choices = site_choices(session, study, origin, data.get("site"))
     if not choices.options:

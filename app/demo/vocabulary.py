@@ -590,17 +590,8 @@ def _conditions(file: ConditionsFile) -> tuple[Condition, ...]:
 
 
 def _cities(file: CitiesFile) -> tuple[City, ...]:
-    return tuple(
-        City(
-            city=c.city,
-            state=c.state,
-            zip=c.zip,
-            country=c.country,
-            lat=c.lat,
-            lon=c.lon,
-            weight=c.weight,
-            area=c.phone_area,
-            nanp=c.country in NANP_COUNTRIES,
-        )
-        for c in file.cities
-    )
+    def city(entry: CityEntry) -> City:
+        values = entry.model_dump(exclude={"phone_area"})
+        return City(**values, area=entry.phone_area, nanp=entry.country in NANP_COUNTRIES)
+
+    return tuple(city(entry) for entry in file.cities)

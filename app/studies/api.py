@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from app.deps import DbSession
 from app.geo.places import PlaceError
 from app.studies.search import (
+    NearestSite,
     PlaceProblem,
     SearchHit,
     SearchParams,
@@ -19,15 +20,6 @@ from app.studies.search import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["studies"])
-
-
-class NearestSiteOut(BaseModel):
-    id: int
-    facility: str | None
-    city: str | None
-    state: str | None
-    country: str | None
-    distance_km: float
 
 
 class StudyCard(BaseModel):
@@ -39,7 +31,7 @@ class StudyCard(BaseModel):
     min_age: str | None
     max_age: str | None
     url: str
-    nearest_site: NearestSiteOut | None
+    nearest_site: NearestSite | None
 
 
 class StudyPage(BaseModel):
@@ -49,18 +41,15 @@ class StudyPage(BaseModel):
     results: list[StudyCard]
 
 
+_FROM_STUDY = ("nct_id", "title", "overall_status", "conditions", "sex", "min_age", "max_age")
+
+
 def _card(hit: SearchHit, request: Request) -> StudyCard:
-    study, site = hit.study, hit.nearest_site
+    study = hit.study
     return StudyCard(
-        nct_id=study.nct_id,
-        title=study.brief_title,
-        overall_status=study.overall_status,
-        conditions=study.conditions,
-        sex=study.sex,
-        min_age=study.min_age,
-        max_age=study.max_age,
+        **{name: getattr(study, name) for name in _FROM_STUDY},
         url=str(request.url_for("study_page", nct_id=study.nct_id)),
-        nearest_site=NearestSiteOut(**vars(site)) if site else None,
+        nearest_site=hit.nearest_site,
     )
 
 

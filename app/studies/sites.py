@@ -85,6 +85,13 @@ def site_countries(
     return [(str(country), int(n)) for country, n in rows]
 
 
+def wanted_site(session: Session, study: Study, text: str | None) -> Site | None:
+    """The site a link or form names (`?site=123`), if it is the study's and takes contacts."""
+    if not text or not text.isdigit() or len(text) > 18:
+        return None
+    return find_site(session, study, int(text), contactable=True)
+
+
 def find_site(
     session: Session, study: Study, site_id: int, *, contactable: bool = False
 ) -> Site | None:

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.deps import DbSession
 from app.geo.distance import haversine_km
@@ -25,7 +26,7 @@ from app.studies.search import (
     resolve_origin,
     search_studies,
 )
-from app.studies.sites import count_sites, find_site, nearest_sites, site_countries
+from app.studies.sites import count_sites, nearest_sites, site_countries, wanted_site
 
 router = APIRouter(include_in_schema=False)  # pages, not API: kept out of /docs
 
@@ -195,7 +196,22 @@ def sex_label(sex: str) -> str:
     )
 
 
-def load_study(session: DbSession, nct_id: str) -> Study | None:
+class StudyNotFound(HTTPException):
+    """No study has this NCT ID: the 404 page names the ID the patient asked for."""
+
+    def __init__(self, nct_id: str) -> None:
+        super().__init__(status_code=404)
+        self.nct_id = nct_id
+
+
+def study_or_404(session: Session, nct_id: str) -> Study:
+    study = load_study(session, nct_id)
+    if study is None:
+        raise StudyNotFound(nct_id)
+    return study
+
+
+def load_study(session: Session, nct_id: str) -> Study | None:
     """The study with this NCT ID, or None; an ID of the wrong shape is not looked up."""
     if not NCT_ID.match(nct_id.upper()):
         return None
@@ -221,9 +237,7 @@ def origin_or_none(request: Request) -> tuple[Place | None, str | None]:
 
 @router.get("/studies/{nct_id}", response_class=HTMLResponse)
 def study_page(request: Request, nct_id: str, session: DbSession) -> Response:
-    study = load_study(session, nct_id)
-    if study is None:
-        return _render(request, "errors/404.html", {"nct_id": nct_id}, status_code=404)
+    study = study_or_404(session, nct_id)
     origin, place_note = origin_or_none(request)
     total_sites = count_sites(session, study)
     can_contact = study.takes_contacts and (
@@ -259,9 +273,7 @@ def _sites_url(request: Request, study: Study, place_query: str, **params: str) 
 @router.get("/studies/{nct_id}/sites", response_class=HTMLResponse)
 def study_sites(request: Request, nct_id: str, session: DbSession) -> Response:
     """Every site of a study, a page at a time, nearest first, filterable by country."""
-    study = load_study(session, nct_id)
-    if study is None:
-        return _render(request, "errors/404.html", {"nct_id": nct_id}, status_code=404)
+    study = study_or_404(session, nct_id)
     origin, place_note = origin_or_none(request)
     open_only = request.query_params.get("open") == "1" and study.takes_contacts
     countries = site_countries(session, study, contactable=open_only)
@@ -306,14 +318,9 @@ def study_sites(request: Request, nct_id: str, session: DbSession) -> Response:
 @router.get("/studies/{nct_id}/summary", response_class=HTMLResponse)
 def study_summary(request: Request, nct_id: str, session: DbSession) -> Response:
     """A printable summary to take to one's doctor: who can join, the site, questions."""
-    study = load_study(session, nct_id)
-    if study is None:
-        return _render(request, "errors/404.html", {"nct_id": nct_id}, status_code=404)
+    study = study_or_404(session, nct_id)
     origin, _ = origin_or_none(request)
-    wanted = request.query_params.get("site", "")
-    site = None
-    if wanted.isdigit() and len(wanted) <= 18:
-        site = find_site(session, study, int(wanted), contactable=True)
+    site = wanted_site(session, study, request.query_params.get("site"))
     if site is None:
         nearest = nearest_sites(session, study, origin=origin, limit=1, contactable=True)
         site = nearest[0][0] if nearest else None
