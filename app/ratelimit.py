@@ -78,6 +78,12 @@ def hold(session: Session, limit: Limit, key: str, *, now: dt.datetime) -> Held:
     return Held(limit, row)
 
 
+def refund(held: Held, *, at: dt.datetime) -> None:
+    """Take back the use counted at `at` (it turned out not to count: a login succeeded)."""
+    stamp = at.timestamp()
+    held.row.uses = [t for t in held.row.uses if t != stamp]
+
+
 def spend(held: Held, *, now: dt.datetime) -> None:
     """Count one use now, or raise RateLimited (and count nothing) when the limit is reached."""
     limit, row = held.limit, held.row

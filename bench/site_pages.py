@@ -13,7 +13,6 @@ dropped afterwards.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import statistics
 import time
@@ -97,7 +96,9 @@ PAGES = {
     "study page": f"/studies/{NCT_ID}?location=Chicago%2C+IL",
     "study page, no place": f"/studies/{NCT_ID}",
     "contact form": f"/studies/{NCT_ID}/contact?location=Chicago%2C+IL",
-    "all sites, page 40, Japan": f"/studies/{NCT_ID}/sites?country=Japan&page=40&location=Chicago%2C+IL",
+    "all sites, page 40, Japan": (
+        f"/studies/{NCT_ID}/sites?country=Japan&page=40&location=Chicago%2C+IL"
+    ),
     "summary for the doctor": f"/studies/{NCT_ID}/summary?location=Chicago%2C+IL",
 }
 
@@ -174,7 +175,7 @@ def main() -> None:
             f"""{table}
 
 Measured {today()} on this project's 2-core machine ({machine()}),
-`python -m bench.site_pages --sites {args.sites} --requests {args.requests}`, {dt.datetime.now(dt.UTC):%H:%M} UTC.""",
+`python -m bench.site_pages --sites {args.sites} --requests {args.requests}`.""",
         )
 
 

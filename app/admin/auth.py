@@ -17,12 +17,12 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from fastapi import Depends, HTTPException, Request, Response
 from fastapi.responses import PlainTextResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import func, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app import cookies
-from app.addresses import identity
+from app import cookies, ratelimit
+from app.addresses import identity, lookup_key
 from app.admin.models import AdminUser, AuditEvent, LoginAttempt
 from app.deps import DbSession
 
@@ -83,41 +83,48 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+ACCOUNT_LIMIT = ratelimit.Limit("login-account", MAX_FAILURES_PER_ACCOUNT, THROTTLE_WINDOW)
+ADDRESS_LIMIT = ratelimit.Limit("login-address", MAX_FAILURES_PER_ADDRESS, THROTTLE_WINDOW)
+
+
 @dataclass(frozen=True)
 class LoginCheck:
-    """What a login attempt is checked against, read before the (slow) password check."""
+    """A login attempt, counted before the (slow) password check."""
 
     account: str  # the email as typed, normalised
     user: AdminUser | None  # the active account with that email, if any
     known: bool  # an account with that email exists (active or not)
     throttled: bool
+    at: dt.datetime
 
 
-def _recent_failures(
-    session: Session, column: InstrumentedAttribute[str], value: str, now: dt.datetime
-) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(LoginAttempt)
-            .where(column == value, LoginAttempt.success.is_(False))
-            .where(LoginAttempt.at > now - THROTTLE_WINDOW)
-        )
-        or 0
-    )
+def _held(session: Session, account: str, address: str, now: dt.datetime) -> list[ratelimit.Held]:
+    return [
+        ratelimit.hold(session, ACCOUNT_LIMIT, lookup_key(account), now=now),
+        ratelimit.hold(session, ADDRESS_LIMIT, lookup_key(address), now=now),
+    ]
 
 
 def check_login(session: Session, *, email: str, address: str, now: dt.datetime) -> LoginCheck:
-    """Read what a login needs; no writes, so the caller can let go of the connection
-    before `password_matches` spends a tenth of a second on Argon2."""
+    """Count the attempt as a failure until it proves otherwise; in the caller's writing
+    transaction, which must commit before `password_matches` spends a tenth of a second on
+    Argon2. Counting first, under the limits' row locks, is what makes the throttle hold
+    for attempts made at the same moment, from any number of processes: at most the limit
+    ever reach the password check."""
     account = normalize_email(email)
-    throttled = (
-        _recent_failures(session, LoginAttempt.email, account, now) >= MAX_FAILURES_PER_ACCOUNT
-        or _recent_failures(session, LoginAttempt.address, address, now) >= MAX_FAILURES_PER_ADDRESS
-    )
+    throttled = False
+    limits = _held(session, account, address, now)
+    for held in limits:
+        try:
+            ratelimit.spend(held, now=now)
+        except ratelimit.RateLimited:
+            throttled = True
+    if throttled:  # a refused attempt is not checked, so it does not count either
+        for held in limits:
+            ratelimit.refund(held, at=now)
     user = session.scalar(select(AdminUser).where(AdminUser.email == account))
     active = user if user is not None and user.is_active else None
-    return LoginCheck(account, active, user is not None, throttled)
+    return LoginCheck(account, active, user is not None, throttled, now)
 
 
 def password_matches(check: LoginCheck, password: str) -> bool:
@@ -140,7 +147,7 @@ def record_login(
     address: str,
     now: dt.datetime,
 ) -> AdminUser | None:
-    """Store the attempt (every attempt counts towards throttling); the user when it succeeded.
+    """Store the attempt; give back its count when it succeeded; the user when it did.
 
     Runs in the caller's writing transaction; the account is read again there, so a
     password changed meanwhile is not overwritten by a rehash.
@@ -148,6 +155,8 @@ def record_login(
     session.add(LoginAttempt(email=check.account, address=address[:64], at=now, success=ok))
     if not ok or check.user is None:
         return None
+    for held in _held(session, check.account, address, now):
+        ratelimit.refund(held, at=check.at)
     user = session.get(AdminUser, check.user.id, populate_existing=True, with_for_update=True)
     if user is None or not user.is_active:
         return None

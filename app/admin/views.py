@@ -44,7 +44,7 @@ from app.contact.models import ContactRequest
 from app.contact.routing import route_request
 from app.contact.service import queue_emails
 from app.contact.states import RequestState, request_state
-from app.db import release, write_transaction
+from app.db import write_transaction
 from app.deps import DbSession
 from app.outbox.models import FAILED, QUEUED, SENDING, SENT, OutboxMessage
 from app.outbox.queue import retry_failed
@@ -75,8 +75,8 @@ def login(
         context = {"next": safe_next(next), "error": LOGIN_EXPIRED, "email": email}
         return render(request, "admin/login.html", context, status_code=403)
     when, address = now(), client_address(request)
-    check = check_login(session, email=email, address=address, now=when)
-    release(session)
+    with write_transaction(session):
+        check = check_login(session, email=email, address=address, now=when)
     ok = password_matches(check, password)
     with write_transaction(session):
         user = record_login(session, check, ok=ok, password=password, address=address, now=when)

@@ -70,3 +70,36 @@ def test_two_processes_accept_exactly_the_limit_for_one_address(
     with committed_sessionmaker() as session:
         stored = session.scalar(select(func.count()).select_from(ContactRequest))
     assert stored == ADDRESS_LIMIT.times
+
+
+def test_login_throttling_holds_for_attempts_made_at_once(
+    settings: Settings, committed_sessionmaker: sessionmaker[Session]
+) -> None:
+    """12 wrong passwords for one account at the same moment, from two processes: only the
+    first 5 are checked at all; then even the right password waits out the window."""
+    from app.admin.auth import MAX_FAILURES_PER_ACCOUNT, create_admin
+    from tests.conftest import NOW
+    from tests.functional.admin.helpers import EMAIL, PASSWORD
+
+    with committed_sessionmaker() as session:
+        create_admin(session, email=EMAIL, password=PASSWORD, now=NOW)
+        session.commit()
+    attempts = 12
+    with server_processes(settings, 2) as bases:
+        page = httpx.get(f"{bases[0]}/admin/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token
+        cookies = {"tf_csrf": page.cookies["tf_csrf"]}
+        start = threading.Barrier(attempts)
+
+        def guess(index: int, password: str = "not the password at all") -> int:
+            with httpx.Client(base_url=bases[index % 2], cookies=cookies, timeout=60) as http:
+                form = {"email": EMAIL, "password": password, "csrf_token": token.group(1)}
+                if index >= 0:
+                    start.wait()
+                return http.post("/admin/login", data=form).status_code
+
+        with ThreadPoolExecutor(max_workers=attempts) as pool:
+            codes = Counter(pool.map(guess, range(attempts)))
+        assert codes == {401: MAX_FAILURES_PER_ACCOUNT, 429: attempts - MAX_FAILURES_PER_ACCOUNT}
+        assert guess(-1, PASSWORD) == 429
