@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format migrate demo-data bench clean
+.PHONY: help run test lint format migrate demo-data bench bench-burst clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ format: $(STAMP) ## Reformat the code
 bench: $(STAMP) ## Run the benchmarks and rewrite docs/performance.md figures
 	$(BIN)/python -m bench.import_speed
 	$(BIN)/python -m bench.search_speed
+
+bench-burst: $(STAMP) ## Simultaneous contact-form submissions against real servers (needs PostgreSQL)
+	$(BIN)/python -m bench.contact_burst
 
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) var
