@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -183,9 +184,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     stop = None
     if args.with_worker:
         _, stop = start_in_thread(make_worker(settings))
+    # Several processes (one per core) share the port; each builds its app from the
+    # environment, with our logging set-up and its access-log privacy filter.
+    app: Any = create_app(settings) if args.workers == 1 else "app.main:logged_app"
     try:
         uvicorn.run(
-            create_app(settings),
+            app,
+            factory=args.workers > 1,
+            workers=args.workers,
             host=args.host,
             port=args.port,
             proxy_headers=True,
@@ -287,6 +293,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument(
         "--with-worker", action="store_true", help="also deliver queued email in this process"
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        choices=range(1, 65),
+        metavar="N",
+        help="web processes sharing the port (default 1; about one per core)",
     )
     serve.set_defaults(func=cmd_serve)
 

@@ -22,10 +22,18 @@ from app.config import Settings, get_settings
 from app.contact import views as contact_views
 from app.db import session_factory
 from app.geo import places
+from app.logs import configure_logging
 from app.resources import STATIC_DIR
 from app.studies import api as studies_api
 from app.studies import views as studies_views
 from app.templating import make_templates
+
+
+def logged_app() -> FastAPI:
+    """The app as `trialfinder serve --workers N` starts it in each web process: settings
+    from the environment, and our logging set-up (the parent's does not reach the child)."""
+    configure_logging()
+    return create_app()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -5,8 +5,8 @@ Run with `python -m bench.contact_burst [--scenario NAME ...] [--repeat N] [--wr
 Each scenario builds a fresh database (SQLite under var/bench/, or a throwaway PostgreSQL
 database), migrates it with the project's own migrations, imports a few fictional studies
 through the importer, and starts the application as operators do: `trialfinder serve
---with-worker` for SQLite; two uvicorn worker processes (`--workers 2 --factory
-app.main:create_app`) plus a separate `trialfinder worker` for PostgreSQL. Mail goes by
+--with-worker` for SQLite; two web processes (`trialfinder serve --workers 2`) plus a
+separate `trialfinder worker` for PostgreSQL. Mail goes by
 SMTP to a sink that runs in this process.
 
 Every simulated patient first loads the contact form (its CSRF cookie and token; not
@@ -516,8 +516,14 @@ def _fill(url: str, *, big_study: bool) -> None:
     assert not report.rejected, report.rejected
 
 
+# Settings given with --set NAME=VALUE (without the TRIALFINDER_ prefix), for every server
+# process: to compare thread and pool sizes, say.
+SERVER_SETTINGS: dict[str, str] = {}
+
+
 def server_env(url: str, smtp_port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIALFINDER_")}
+    env.update({f"TRIALFINDER_{k.upper()}": v for k, v in SERVER_SETTINGS.items()})
     env.update(
         {
             "TRIALFINDER_DATABASE_URL": url,
@@ -559,15 +565,13 @@ def start_servers(scenario: Scenario, processes: Processes, env: dict[str, str])
             env,
         )
     else:
-        # create_app() without arguments reads the settings from the environment.
         processes.start(
             "web",
             [
                 python,
                 "-m",
-                "uvicorn",
-                "--factory",
-                "app.main:create_app",
+                "app.cli",
+                "serve",
                 "--host",
                 HOST,
                 "--port",
@@ -992,8 +996,8 @@ def method() -> str:
 holding {NORMAL_STUDIES} fictional studies of {SITES_PER_STUDY} sites (plus, for the hostile
 scenario, one of {BIG_STUDY_SITES:,} sites), imported through the importer. The
 application runs as operators run it: `trialfinder serve --with-worker` on SQLite; on
-PostgreSQL two web processes (`uvicorn --workers 2 --factory app.main:create_app`) and a
-separate `trialfinder worker`. Email goes by SMTP to a sink on 127.0.0.1. Every patient
+PostgreSQL two web processes (`trialfinder serve --workers 2`) and a separate
+`trialfinder worker`. Email goes by SMTP to a sink on 127.0.0.1. Every patient
 first loads the contact form (CSRF cookie and token, not timed); then all the submissions
 are released at the same moment, each on a new connection, from one asyncio client whose
 CPU time is a small fraction of the servers'. Each is timed from the release to the end of
@@ -1054,7 +1058,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--keep", action="store_true", help="keep the SQLite files and server logs under var/bench/"
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the servers, e.g. --set web_threads=40 (TRIALFINDER_WEB_THREADS)",
+    )
     args = parser.parse_args(argv)
+    for item in args.set:
+        name, _, value = item.partition("=")
+        SERVER_SETTINGS[name.strip().lower()] = value.strip()
     names: list[str] = args.scenario or list(SCENARIOS)
     if args.write_docs and set(names) != set(SCENARIOS):
         parser.error("--write-docs needs every scenario")

@@ -184,3 +184,33 @@ def test_outbox_command_shows_failures_and_queues_them_again(
     with committed_sessionmaker() as session:
         again = session.scalars(select(OutboxMessage)).one()
         assert (again.status, again.attempts) == ("queued", 0)
+
+
+def test_serve_with_several_processes_shares_the_port_and_keeps_the_log_private(
+    committed_sessionmaker: sessionmaker[Session], settings: Settings, tmp_path: Path
+) -> None:
+    """`serve --workers 2`: two web processes, each with the access-log privacy filter."""
+    nct_id, _ = seed(committed_sessionmaker)
+    port = free_port()
+    env = {**os.environ, "TRIALFINDER_DATABASE_URL": settings.database_url}
+    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", "2"]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # noqa: S603
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        for _ in range(6):
+            page = httpx.get(f"{base}/studies/{nct_id}", params={"location": "Chicago, IL"})
+            assert page.status_code == 200
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=20)[0].decode()
+    assert output.count("Started server process") == 2
+    assert f'"GET /studies/{nct_id} HTTP/1.1" 200' in output
+    assert "Chicago" not in output
+    assert not re.search(r'\d+\.\d+\.\d+\.\d+:\d+ - "', output)
