@@ -8,6 +8,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -103,3 +104,42 @@ def test_login_throttling_holds_for_attempts_made_at_once(
             codes = Counter(pool.map(guess, range(attempts)))
         assert codes == {401: MAX_FAILURES_PER_ACCOUNT, 429: attempts - MAX_FAILURES_PER_ACCOUNT}
         assert guess(-1, PASSWORD) == 429
+
+
+def test_a_repeat_is_confirmed_again_and_never_counted(
+    client: TestClient, session: Session
+) -> None:
+    """The duplicate check comes before the limit: repeats cost nothing, even at the limit."""
+    records = [
+        f.study(sites=[f.site(facility="Clinic", contacts=[{"email": "team@example.org"}])])
+        for _ in range(ADDRESS_LIMIT.times + 1)
+    ]
+    load(session, *records)
+
+    def send(record: dict[str, object]) -> tuple[int, str]:
+        nct_id = str(record["protocolSection"]["identificationModule"]["nctId"])  # type: ignore[index]
+        page = client.get(f"/studies/{nct_id}/contact")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        site = re.search(r'name="site" id="site-(\d+)"', page.text)
+        assert token
+        assert site
+        form = {
+            "first_name": "Ana",
+            "last_name": "Lima",
+            "email": "ana.lima@example.com",
+            "phone": "+1 202-456-1111",
+            "site": site.group(1),
+            "consent": "yes",
+            "csrf_token": token.group(1),
+        }
+        answer = client.post(f"/studies/{nct_id}/contact", data=form, follow_redirects=False)
+        return answer.status_code, answer.headers.get("location", "")
+
+    first = send(records[0])
+    assert first[0] == 303
+    assert [send(records[0]) for _ in range(4)] == [first] * 4  # the same confirmation
+    assert {send(r)[0] for r in records[1 : ADDRESS_LIMIT.times]} == {303}
+    assert send(records[ADDRESS_LIMIT.times])[0] == 429  # the 11th study: over the limit
+    assert send(records[0]) == first  # a repeat still gets its confirmation
+    stored = session.scalar(select(func.count()).select_from(ContactRequest))
+    assert stored == ADDRESS_LIMIT.times
