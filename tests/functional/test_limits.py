@@ -6,6 +6,7 @@ import re
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
@@ -116,8 +117,8 @@ def test_a_repeat_is_confirmed_again_and_never_counted(
     ]
     load(session, *records)
 
-    def send(record: dict[str, object]) -> tuple[int, str]:
-        nct_id = str(record["protocolSection"]["identificationModule"]["nctId"])  # type: ignore[index]
+    def send(record: dict[str, Any]) -> tuple[int, str]:
+        nct_id = str(record["protocolSection"]["identificationModule"]["nctId"])
         page = client.get(f"/studies/{nct_id}/contact")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
         site = re.search(r'name="site" id="site-(\d+)"', page.text)
