@@ -54,12 +54,21 @@ def set_cookie(request: Request, response: Response, nonce: str) -> None:
 
 
 def same_origin(request: Request) -> bool:
+    """The browser does not say the request came from another site.
+
+    `Origin` may name this server as the request reached it (`Host`), or as the public
+    sees it (`TRIALFINDER_BASE_URL`): a proxy in front may send its own `Host` upstream.
+    """
     fetch_site = request.headers.get("sec-fetch-site")
     if fetch_site is not None and fetch_site not in ("same-origin", "none"):
         return False
     origin = request.headers.get("origin")
     if origin and origin != "null":
-        return urlsplit(origin).netloc == request.headers.get("host", "")
+        ours = {
+            request.headers.get("host", ""),
+            urlsplit(request.app.state.settings.base_url).netloc,
+        }
+        return urlsplit(origin).netloc in ours
     return True
 
 

@@ -243,12 +243,16 @@ def make_engine(
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     # JIT planning adds tens of milliseconds to mid-size search queries and buys nothing.
+    # lock_timeout: a writer waits for another's row or table lock as long as a SQLite
+    # writer waits for the write lock, then fails (a 503 with Retry-After, nothing stored)
+    # rather than keep a patient waiting past any proxy's patience.
     # pre_ping: after a database restart, stale pooled connections are replaced, not used.
     # connect_timeout: an unreachable server must fail a request in seconds, not minutes.
+    lock_ms = int(BUSY_TIMEOUT_SECONDS * 1000)
     return create_engine(
         url,
         pool_pre_ping=True,
-        connect_args={"options": "-c jit=off", "connect_timeout": 5},
+        connect_args={"options": f"-c jit=off -c lock_timeout={lock_ms}", "connect_timeout": 5},
         **pool,
     )
 

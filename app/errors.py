@@ -145,7 +145,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s", request.url.path)
+        # Starlette raises the exception again after this answer, and the server logs its
+        # traceback; this line adds which page it was.
+        log.error("unhandled %s on %s", type(exc).__name__, request.url.path)
         return error_page(request, 500)
 
 

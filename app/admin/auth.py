@@ -25,6 +25,7 @@ from app import cookies, ratelimit
 from app.addresses import identity, lookup_key
 from app.admin.models import AdminUser, AuditEvent, LoginAttempt
 from app.deps import DbSession
+from app.params import whole_number
 
 COOKIE = "tf_admin"
 SESSION_SECONDS = 12 * 3600
@@ -213,9 +214,9 @@ class AdminGate:
         path = scope.get("path", "")
         if scope["type"] == "http" and scope["method"] == "POST" and path.startswith("/admin/"):
             request = Request(scope)
-            length = request.headers.get("content-length", "")
+            length = whole_number(request.headers.get("content-length"), maximum=10**18)
             refusal = None
-            if length.isdigit() and int(length) > MAX_POST_BYTES:
+            if length is not None and length > MAX_POST_BYTES:
                 refusal = PlainTextResponse("request too large", status_code=413)
             elif path != "/admin/login" and not has_signed_session(request):
                 refusal = PlainTextResponse("please log in", status_code=403)

@@ -50,6 +50,7 @@ from app.ctgov.importer import (
 )
 from app.db import write_transaction, writing
 from app.deps import DbSession
+from app.params import whole_number
 from app.studies.rules import NCT_ID, STATUSES
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -257,12 +258,11 @@ def parse_fetch_form(
         raise ValueError(f"Unknown status: {', '.join(unknown[:5])}.")
     limit: int | None = None
     if max_studies.strip():
-        value = max_studies.strip().replace(",", "")
-        if not value.isdigit() or not 1 <= int(value) <= MAX_STUDIES:
+        limit = whole_number(max_studies.strip().replace(",", ""), maximum=MAX_STUDIES)
+        if not limit:
             raise ValueError(
                 f"“At most” must be a whole number from 1 to {MAX_STUDIES:,}, or left empty."
             )
-        limit = int(value)
     form = FetchForm(tuple(ids), text or None, tuple(dict.fromkeys(statuses)), limit)
     form.query()  # the client's own checks: a job never starts with a query it refuses
     return form

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app import csrf
 from app.admin.auth import audit
 from app.admin.models import AdminUser
+from app.params import MAX_ID
 
 T = TypeVar("T")
 
@@ -75,7 +76,7 @@ def paginate(session: Session, query: Any, *, page: int, order_by: Sequence[Any]
 
 # Ids and page numbers in URLs are bounded, so an absurd one is a 422, never a database
 # overflow (PostgreSQL integers stop at 2**31 - 1).
-Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 Page = Annotated[int, Query(ge=1, le=100_000)]
 
 

@@ -48,6 +48,7 @@ from app.db import write_transaction
 from app.deps import DbSession
 from app.outbox.models import FAILED, QUEUED, SENDING, SENT, OutboxMessage
 from app.outbox.queue import retry_failed
+from app.params import row_id
 from app.studies.models import Site, Study
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -154,8 +155,8 @@ def requests_list(
     study, site = printable(study).strip(), printable(site).strip()
     if study:
         query = query.where(ContactRequest.nct_id == study.upper())
-    if site.isdigit() and len(site) <= 9:
-        query = query.where(ContactRequest.site_id == int(site))
+    if (site_id := row_id(site)) is not None:
+        query = query.where(ContactRequest.site_id == site_id)
     if state in STATES:
         query = query.where(request_state() == state)
     paged = paginate(

@@ -83,30 +83,37 @@ def _recent(session: Session, key: str, now: dt.datetime) -> ContactRequest | No
     )
 
 
-def submit_contact_request(
-    session: Session,
+@dataclass(frozen=True)
+class Composed:
+    """An email written and ready to queue: all but the id of the request it reports."""
+
+    message_id: str
+    kind: str
+    to: str
+    reply_to: str | None
+    subject: str
+    text: str
+    html: str | None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A contact request worked out before any transaction: routed, its emails written."""
+
+    request: ContactRequest  # not yet added to a session
+    emails: list[Composed]
+
+
+def prepare_contact_request(
     *,
     study: Study,
     site: Site | None,
     submission: ContactSubmission,
     settings: Settings,
     now: dt.datetime,
-) -> Submitted:
-    """Store the request and queue the site's email and the patient's copy.
-
-    A repeat of the same patient, study and site within 24 hours returns the earlier
-    request and queues nothing, and does not count against the address's limit. Raises
-    ratelimit.RateLimited when the address has reached it. `site` is None for a study
-    that lists no sites: the request then goes to its central contact.
-    """
-    # The address's limit row is locked first, so every request from one address, from
-    # any process, passes the duplicate check and the count one at a time.
-    held = ratelimit.hold(session, ADDRESS_LIMIT, address_key(submission.email), now=now)
-    key = dedup_key(submission.email, study.id, site.id if site else 0)
-    earlier = _recent(session, key, now)
-    if earlier is not None:
-        return Submitted(earlier, created=False)
-    ratelimit.spend(held, now=now)
+) -> Prepared:
+    """Route the request and write both emails, touching no database: the caller's
+    writing transaction (`store_contact_request`) then only has rows to insert."""
     routing = route_request(study, site, fallback=settings.fallback_contact_email)
     request = ContactRequest(
         public_id=secrets.token_urlsafe(16),
@@ -122,49 +129,82 @@ def submit_contact_request(
         language=submission.language,
         consent_at=now,
         created_at=now,
-        dedup_key=key,
+        dedup_key=dedup_key(submission.email, study.id, site.id if site else 0),
         dedup_day=int(now.timestamp() // 86400),
         routing=routing.kind,
         routed_to=routing.address,
     )
+    emails = compose_emails(
+        request=request, study=study, site=site, routing=routing, settings=settings
+    )
+    return Prepared(request, emails)
+
+
+def store_contact_request(
+    session: Session, prepared: Prepared, *, settings: Settings, now: dt.datetime
+) -> Submitted:
+    """Store a prepared request and queue its emails, in the caller's writing transaction.
+
+    A repeat of the same patient, study and site within 24 hours returns the earlier
+    request and queues nothing, and does not count against the address's limit. Raises
+    ratelimit.RateLimited when the address has reached it.
+    """
+    request = prepared.request
+    # The address's limit row is locked first, so every request from one address, from
+    # any process, passes the duplicate check and the count one at a time.
+    held = ratelimit.hold(session, ADDRESS_LIMIT, address_key(request.email), now=now)
+    earlier = _recent(session, request.dedup_key, now)
+    if earlier is not None:
+        return Submitted(earlier, created=False)
+    ratelimit.spend(held, now=now)
     try:
         # Two identical submissions racing (a double click) meet at the unique key.
         with session.begin_nested():
             session.add(request)
     except IntegrityError:
-        earlier = _recent(session, key, now)
+        earlier = _recent(session, request.dedup_key, now)
         if earlier is None:
             raise
         return Submitted(earlier, created=False)
-    queue_emails(
-        session,
-        request=request,
-        study=study,
-        site=site,
-        routing=routing,
-        settings=settings,
-        now=now,
-    )
-    if routing.kind == "flagged":
+    _enqueue(session, prepared.emails, request=request, settings=settings, now=now)
+    if request.routing == "flagged":
         log.warning(
             "contact request %s has no address to go to: flagged for an administrator", request.id
         )
     else:
-        log.info("contact request %s stored, routing %s", request.id, routing.kind)
+        log.info("contact request %s stored, routing %s", request.id, request.routing)
     return Submitted(request, created=True)
 
 
-def queue_emails(
+def submit_contact_request(
     session: Session,
+    *,
+    study: Study,
+    site: Site | None,
+    submission: ContactSubmission,
+    settings: Settings,
+    now: dt.datetime,
+) -> Submitted:
+    """`prepare_contact_request`, then `store_contact_request` (see both).
+
+    `site` is None for a study that lists no sites: the request then goes to its
+    central contact.
+    """
+    prepared = prepare_contact_request(
+        study=study, site=site, submission=submission, settings=settings, now=now
+    )
+    return store_contact_request(session, prepared, settings=settings, now=now)
+
+
+def compose_emails(
     *,
     request: ContactRequest,
     study: Study,
     site: Site | None,
     routing: Routing,
     settings: Settings,
-    now: dt.datetime,
     site_email_only: bool = False,
-) -> None:
+) -> list[Composed]:
     """The site's email (when an address is known) and the patient's copy.
 
     `site_email_only` is for a flagged request routed later: the patient has their copy.
@@ -183,24 +223,62 @@ def queue_emails(
         "contact": PublishedContact.of(study.contact_for(site)),
     }
 
-    def queue(context: ContactEmail, to: str, reply_to: str | None) -> None:
+    def compose(context: ContactEmail, to: str, reply_to: str | None) -> Composed:
         kind = context.template
         mail = render_email(context)
+        message_id = f"<contact-{request.public_id}.{kind.removeprefix('contact_')}@{domain}>"
+        return Composed(message_id, kind, to, reply_to, mail.subject, mail.text, mail.html)
+
+    emails = []
+    if routing.address:
+        emails.append(compose(SiteEmail(**facts), routing.address, reply_to=request.email))
+    if not site_email_only:
+        emails.append(compose(PatientCopy(**facts), request.email, reply_to=routing.address))
+    return emails
+
+
+def _enqueue(
+    session: Session,
+    emails: list[Composed],
+    *,
+    request: ContactRequest,
+    settings: Settings,
+    now: dt.datetime,
+) -> None:
+    for email in emails:
         enqueue(
             session,
-            message_id=f"<contact-{request.public_id}.{kind.removeprefix('contact_')}@{domain}>",
-            kind=kind,
+            message_id=email.message_id,
+            kind=email.kind,
             sender=settings.mail_from,
-            to=[to],
-            subject=mail.subject,
-            text=mail.text,
-            html=mail.html,
-            reply_to=reply_to,
+            to=[email.to],
+            subject=email.subject,
+            text=email.text,
+            html=email.html,
+            reply_to=email.reply_to,
             now=now,
             contact_request_id=request.id,
         )
 
-    if routing.address:
-        queue(SiteEmail(**facts), routing.address, reply_to=request.email)
-    if not site_email_only:
-        queue(PatientCopy(**facts), request.email, reply_to=routing.address)
+
+def queue_emails(
+    session: Session,
+    *,
+    request: ContactRequest,
+    study: Study,
+    site: Site | None,
+    routing: Routing,
+    settings: Settings,
+    now: dt.datetime,
+    site_email_only: bool = False,
+) -> None:
+    """Write and queue the request's emails now (an administrator routing it again)."""
+    emails = compose_emails(
+        request=request,
+        study=study,
+        site=site,
+        routing=routing,
+        settings=settings,
+        site_email_only=site_email_only,
+    )
+    _enqueue(session, emails, request=request, settings=settings, now=now)

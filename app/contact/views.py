@@ -19,7 +19,13 @@ from app.contact.forms import CONSENT_VALUES, validate_contact_form
 from app.contact.languages import ALL as ALL_LANGUAGES
 from app.contact.languages import COMMON as COMMON_LANGUAGES
 from app.contact.models import ContactRequest
-from app.contact.service import PUBLIC_ID, RATE_LIMIT_MESSAGE, site_label, submit_contact_request
+from app.contact.service import (
+    PUBLIC_ID,
+    RATE_LIMIT_MESSAGE,
+    prepare_contact_request,
+    site_label,
+    store_contact_request,
+)
 from app.db import DATABASE_UNAVAILABLE, release, write_transaction
 from app.deps import DbSession
 from app.errors import RETRY_AFTER_SECONDS
@@ -180,8 +186,8 @@ def _closed_page(
 
 @router.get("/studies/{nct_id}/contact", response_class=HTMLResponse)
 def contact_form(request: Request, nct_id: str, session: DbSession) -> Response:
-    study = study_or_404(session, nct_id)
     origin, place_note = origin_or_none(request)
+    study = study_or_404(session, nct_id)
     wanted = request.query_params.get("site", "")
     choices = site_choices(session, study, origin, wanted)
     if not choices.options:
@@ -213,8 +219,8 @@ def submit_contact(
     lock) take the address's limit, check for a repeat and store the request and its
     two emails. A plain `def`: all of it runs in the request thread pool.
     """
+    origin, place_note = origin_or_none(request)  # geocoded before any query
     study = study_or_404(session, nct_id)
-    origin, place_note = origin_or_none(request)
     choices = site_choices(session, study, origin, data.get("site"))
     if not choices.options:
         return _closed_page(request, study, session, origin)
@@ -223,7 +229,9 @@ def submit_contact(
     by_id = choices.by_id()
     result = validate_contact_form(
         data,
-        check_deliverability=request.app.state.settings.checks_email_domains,
+        # A forged or expired post is refused anyway: no DNS look-up on its behalf.
+        check_deliverability=request.app.state.settings.checks_email_domains
+        and not csrf.failed(request),
         allowed_site_ids=by_id.keys(),
         phone_region=lambda site_id: _region(by_id.get(site_id)),
     )
@@ -247,16 +255,17 @@ def submit_contact(
         return form_again({"form": CSRF_MESSAGE, **result.errors}, 403)
     if result.submission is None:
         return form_again(result.errors, 422)
+    settings, now = request.app.state.settings, dt.datetime.now(dt.UTC)
+    prepared = prepare_contact_request(
+        study=study,
+        site=by_id[result.submission.site_id],
+        submission=result.submission,
+        settings=settings,
+        now=now,
+    )
     try:
         with write_transaction(session):
-            submitted = submit_contact_request(
-                session,
-                study=study,
-                site=by_id[result.submission.site_id],
-                submission=result.submission,
-                settings=request.app.state.settings,
-                now=dt.datetime.now(dt.UTC),
-            )
+            submitted = store_contact_request(session, prepared, settings=settings, now=now)
     except ratelimit.RateLimited as limited:
         return form_again({"form": RATE_LIMIT_MESSAGE}, 429, limited.retry_after)
     except DATABASE_UNAVAILABLE as exc:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
-from app.db import writing
+from app.db import DATABASE_UNAVAILABLE, writing
 from app.outbox.email.senders import DeliveryError, OutgoingEmail, Sender
 from app.outbox.models import FAILED, SENT
 from app.outbox.queue import LOST_LEASE, Claimed, claim, record_outcome, renew_lease
@@ -148,6 +148,10 @@ class Worker:
         while not stop.is_set():
             try:
                 counts = self.run_once()
+            except DATABASE_UNAVAILABLE as error:
+                # An outage or a restart: one line per try, not a traceback every 2 seconds.
+                log.warning("email worker: database unavailable (%s)", type(error).__name__)
+                counts = RunCounts()
             except Exception:
                 log.exception("email worker run failed; trying again shortly")
                 counts = RunCounts()

@@ -13,6 +13,7 @@ from sqlalchemy import case, func, null, select
 from sqlalchemy.orm import Session
 
 from app.geo.places import Place
+from app.params import row_id
 from app.studies.models import Site, Study
 from app.studies.rules import CONTACTABLE
 from app.studies.search import distance_km_sql
@@ -87,9 +88,8 @@ def site_countries(
 
 def wanted_site(session: Session, study: Study, text: str | None) -> Site | None:
     """The site a link or form names (`?site=123`), if it is the study's and takes contacts."""
-    if not text or not text.isdigit() or len(text) > 18:
-        return None
-    return find_site(session, study, int(text), contactable=True)
+    site_id = row_id(text)
+    return None if site_id is None else find_site(session, study, site_id, contactable=True)
 
 
 def find_site(

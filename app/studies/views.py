@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.deps import DbSession
 from app.geo.distance import haversine_km
 from app.geo.places import Place, PlaceError, resolve_place
+from app.params import whole_number
 from app.studies.criteria import parse_criteria
 from app.studies.models import Study
 from app.studies.rules import NCT_ID, OPEN_STATUSES
@@ -282,8 +283,7 @@ def study_sites(request: Request, nct_id: str, session: DbSession) -> Response:
         country = ""
     total = count_sites(session, study, contactable=open_only, country=country or None)
     pages = max(1, -(-total // SITES_PAGE_SIZE))
-    page_text = request.query_params.get("page", "1")
-    page = int(page_text) if page_text.isdigit() and len(page_text) < 7 else 0
+    page = whole_number(request.query_params.get("page", "1"), maximum=pages) or 0
     if not 1 <= page <= pages:
         return _render(request, "errors/404.html", {}, status_code=404)
     place_query = location_query(request) if origin else ""

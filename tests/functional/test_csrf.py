@@ -151,3 +151,40 @@ def test_only_named_routes_are_exempt(
     monkeypatch.setattr(csrf, "EXEMPT", {"test_exempt": "a test"})
     assert client.post("/test-exempt", data={}).status_code == 200
     assert client.post("/test-protected", data={}).status_code == 403
+
+
+def test_a_proxy_that_sends_its_own_host_does_not_break_forms(
+    settings: Settings, db_sessionmaker: Any, session: Session
+) -> None:
+    """Origin may name the public site (TRIALFINDER_BASE_URL) when Host is the proxy's."""
+    record = f.study(sites=[f.site(facility="Lake Clinic", contacts=[{"email": "t@example.org"}])])
+    load(session, record)
+    nct_id = record["protocolSection"]["identificationModule"]["nctId"]
+    app = create_app(settings.model_copy(update={"base_url": "https://trials.example.org"}))
+    app.state.sessionmaker = db_sessionmaker
+    # The browser speaks https to the proxy, which passes its own Host on.
+    with TestClient(app, base_url="https://backend:8000") as browser:
+        page = browser.get(f"/studies/{nct_id}/contact")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        site = re.search(r'name="site" id="site-(\d+)"', page.text)
+        assert token
+        assert site
+        form = {
+            "first_name": "Ana",
+            "last_name": "Lima",
+            "email": "ana@example.com",
+            "phone": "+1 202-456-1111",
+            "site": site.group(1),
+            "consent": "yes",
+            "csrf_token": token.group(1),
+        }
+        path = f"/studies/{nct_id}/contact"
+        other = browser.post(path, data=form, headers={"Origin": "https://evil.example"})
+        assert other.status_code == 403
+        public = browser.post(
+            path,
+            data=form,
+            headers={"Origin": "https://trials.example.org", "Sec-Fetch-Site": "same-origin"},
+            follow_redirects=False,
+        )
+        assert public.status_code == 303

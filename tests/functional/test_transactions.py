@@ -139,3 +139,25 @@ def test_a_valid_submission_waits_for_the_lock_and_then_completes(
     assert answers[0][0] == 303
     with committed_sessionmaker() as session:
         assert session.scalar(select(func.count()).select_from(ContactRequest)) == 1
+
+
+def test_a_writer_that_waits_too_long_gets_the_form_again_and_nothing_is_stored(
+    live: Any, engine: Engine, committed_sessionmaker: sessionmaker[Session]
+) -> None:
+    """Past the 10 s a writer waits for a lock (SQLite's busy timeout, PostgreSQL's
+    lock_timeout), the patient gets the form back with a 503, never a hang or a 500."""
+    from app.db import BUSY_TIMEOUT_SECONDS
+
+    client, nct_id, site_id = live
+    page = client.get(f"/studies/{nct_id}/contact")
+    with write_lock_held(engine):
+        started = time.monotonic()
+        response = client.post(f"/studies/{nct_id}/contact", data=form(site_id, token(page.text)))
+        took = time.monotonic() - started
+    assert response.status_code == 503
+    assert int(response.headers["retry-after"]) > 0
+    assert "Your answers are kept" in response.text
+    assert 'value="ana.lima@example.com"' in response.text
+    assert BUSY_TIMEOUT_SECONDS - 1 < took < BUSY_TIMEOUT_SECONDS + 10
+    with committed_sessionmaker() as session:
+        assert session.scalar(select(func.count()).select_from(ContactRequest)) == 0
