@@ -35,7 +35,7 @@ from app.contact.languages import language_name
 from app.contact.models import STUDY_TEAM, ContactRequest
 from app.contact.routing import Routing, route_request
 from app.outbox.email.rendering import render_email
-from app.outbox.queue import enqueue
+from app.outbox.queue import Letter, enqueue
 from app.studies.models import Site, Study
 
 log = logging.getLogger("trialfinder.contact")
@@ -84,24 +84,11 @@ def _recent(session: Session, key: str, now: dt.datetime) -> ContactRequest | No
 
 
 @dataclass(frozen=True)
-class Composed:
-    """An email written and ready to queue: all but the id of the request it reports."""
-
-    message_id: str
-    kind: str
-    to: str
-    reply_to: str | None
-    subject: str
-    text: str
-    html: str | None
-
-
-@dataclass(frozen=True)
 class Prepared:
     """A contact request worked out before any transaction: routed, its emails written."""
 
     request: ContactRequest  # not yet added to a session
-    emails: list[Composed]
+    emails: list[Letter]
 
 
 def prepare_contact_request(
@@ -204,7 +191,7 @@ def compose_emails(
     routing: Routing,
     settings: Settings,
     site_email_only: bool = False,
-) -> list[Composed]:
+) -> list[Letter]:
     """The site's email (when an address is known) and the patient's copy.
 
     `site_email_only` is for a flagged request routed later: the patient has their copy.
@@ -223,11 +210,11 @@ def compose_emails(
         "contact": PublishedContact.of(study.contact_for(site)),
     }
 
-    def compose(context: ContactEmail, to: str, reply_to: str | None) -> Composed:
+    def compose(context: ContactEmail, to: str, reply_to: str | None) -> Letter:
         kind = context.template
         mail = render_email(context)
         message_id = f"<contact-{request.public_id}.{kind.removeprefix('contact_')}@{domain}>"
-        return Composed(message_id, kind, to, reply_to, mail.subject, mail.text, mail.html)
+        return Letter(message_id, kind, (to,), reply_to, mail.subject, mail.text, mail.html)
 
     emails = []
     if routing.address:
@@ -239,26 +226,14 @@ def compose_emails(
 
 def _enqueue(
     session: Session,
-    emails: list[Composed],
+    emails: list[Letter],
     *,
     request: ContactRequest,
     settings: Settings,
     now: dt.datetime,
 ) -> None:
     for email in emails:
-        enqueue(
-            session,
-            message_id=email.message_id,
-            kind=email.kind,
-            sender=settings.mail_from,
-            to=[email.to],
-            subject=email.subject,
-            text=email.text,
-            html=email.html,
-            reply_to=email.reply_to,
-            now=now,
-            contact_request_id=request.id,
-        )
+        enqueue(session, email, sender=settings.mail_from, now=now, contact_request_id=request.id)
 
 
 def queue_emails(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -25,31 +24,38 @@ from app.outbox.retry import RetryPolicy
 LOST_LEASE = "lost-lease"
 
 
+@dataclass(frozen=True)
+class Letter:
+    """An email as written, ready to queue; `message_id` is fixed from now on."""
+
+    message_id: str
+    kind: str  # its template's name, for administrators
+    to: tuple[str, ...]
+    reply_to: str | None
+    subject: str
+    text: str
+    html: str | None
+
+
 def enqueue(
     session: Session,
+    letter: Letter,
     *,
-    message_id: str,
-    kind: str,
     sender: str,
-    to: Sequence[str],
-    subject: str,
-    text: str,
-    html: str | None,
-    reply_to: str | None,
     now: dt.datetime,
     contact_request_id: int | None = None,
 ) -> OutboxMessage:
     """Add a message to the outbox in the caller's transaction; it is sent after commit."""
     message = OutboxMessage(
-        message_id=message_id,
-        kind=kind,
+        message_id=letter.message_id,
+        kind=letter.kind,
         contact_request_id=contact_request_id,
         sender=sender,
-        recipients=list(to),
-        reply_to=reply_to,
-        subject=subject,
-        body_text=text,
-        body_html=html,
+        recipients=list(letter.to),
+        reply_to=letter.reply_to,
+        subject=letter.subject,
+        body_text=letter.text,
+        body_html=letter.html,
         status=QUEUED,
         attempts=0,
         next_attempt_at=now,

@@ -153,22 +153,14 @@ def test_outbox_command_shows_failures_and_queues_them_again(
     from sqlalchemy import select
 
     from app.outbox.models import OutboxMessage
-    from app.outbox.queue import enqueue
+    from app.outbox.queue import Letter, enqueue
 
     now = dt.datetime.now(dt.UTC)
     with committed_sessionmaker() as session, session.begin():
-        message = enqueue(
-            session,
-            message_id="<cli-1@test.example>",
-            kind="contact_site",
-            sender="TrialFinder <a@example.org>",
-            to=["x@example.org"],
-            subject="S",
-            text="T",
-            html=None,
-            reply_to=None,
-            now=now,
+        letter = Letter(
+            "<cli-1@test.example>", "contact_site", ("x@example.org",), None, "S", "T", None
         )
+        message = enqueue(session, letter, sender="TrialFinder <a@example.org>", now=now)
         message.status, message.last_error, message.attempts = "failed", "550 5.1.1 no", 3
     monkeypatch.setenv("TRIALFINDER_DATABASE_URL", settings.database_url)
     get_settings.cache_clear()

@@ -23,7 +23,7 @@ from app.contact.forms import ContactSubmission
 from app.contact.service import submit_contact_request
 from app.outbox.email.senders import SmtpSender
 from app.outbox.models import OutboxMessage
-from app.outbox.queue import claim, enqueue, retry_failed
+from app.outbox.queue import Letter, claim, enqueue, retry_failed
 from app.outbox.worker import Worker
 from app.studies.models import Site, Study
 from tests import factories as f
@@ -305,18 +305,16 @@ def test_several_workers_on_postgresql_never_send_a_row_twice(
     config = smtp_settings(settings, smtp_sink.host, smtp_sink.port)
     with committed_sessionmaker() as session, session.begin():
         for n in range(120):
-            enqueue(
-                session,
-                message_id=f"<load-{n}@test.example>",
-                kind="test",
-                sender="TrialFinder <a@example.org>",
-                to=[f"r{n}@example.org"],
-                subject=f"Message {n}",
-                text="Hello",
-                html=None,
-                reply_to=None,
-                now=NOW,
+            letter = Letter(
+                f"<load-{n}@test.example>",
+                "test",
+                (f"r{n}@example.org",),
+                None,
+                f"M {n}",
+                "Hi",
+                None,
             )
+            enqueue(session, letter, sender="TrialFinder <a@example.org>", now=NOW)
     clock = Clock(NOW + dt.timedelta(seconds=1))
     workers = [make_worker(committed_sessionmaker, config, clock, name=f"w{i}") for i in range(4)]
     results: list[int] = []
