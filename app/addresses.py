@@ -2,17 +2,19 @@
 
 `mail_address` gives the form mail is sent to. `identity` gives the form two addresses
 are compared in (the same address typed in another case is the same person).
-`lookup_key` turns such a value into a fixed-length key, so that limits and duplicate
-checks can find "the same address" without keeping the address itself in the key. Today
-it is a plain SHA-256; the privacy work turns it into a keyed hash (HMAC) here, and every
-table keyed by it follows without a new design.
+`lookup_key` turns such a value into a keyed hash (HMAC under the lookup key, see
+app/crypto.py), so that limits, duplicate checks and erasure find "the same address"
+without the address being stored anywhere in a form that can be read or guessed.
+`scrub` removes addresses from text that must be kept, such as a mail server's reply.
 """
 
 from __future__ import annotations
 
-import hashlib
+import re
 
 import email_validator
+
+from app import crypto
 
 MAX_LENGTH = 254
 """Longest email address (the limit of the SMTP path, RFC 5321 with its errata)."""
@@ -56,10 +58,20 @@ def identity(value: str) -> str:
 
 
 def lookup_key(text: str) -> str:
-    """A 64-character key for finding equal values without storing them in the key."""
-    return hashlib.sha256(text.encode()).hexdigest()
+    """A 64-character keyed hash for finding equal values without storing them."""
+    return crypto.lookup(text)
 
 
 def address_key(value: str) -> str:
     """The lookup key of an email address (see the module docstring)."""
     return lookup_key(identity(value))
+
+
+# Anything shaped like local@domain, including the <…> a mail server puts around it.
+_ADDRESS_LIKE = re.compile(r"<?[^\s<>@\"(),;:]+@[^\s<>@\"(),;:]+>?")
+SCRUBBED = "[address]"
+
+
+def scrub(text: str) -> str:
+    """The text with every email address in it replaced by "[address]"."""
+    return _ADDRESS_LIKE.sub(SCRUBBED, text)

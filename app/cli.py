@@ -14,11 +14,15 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from pydantic import ValidationError
 from sqlalchemy import func, select
 
+from app import crypto
 from app.config import Settings, get_settings
 from app.ctgov.importer import ImportReport, RawRecord, import_records, read_records
-from app.db import make_engine, session_factory, writing
+from app.daily import daily_jobs, purge_everything
+from app.db import empty_write_ahead_log, make_engine, session_factory, write_transaction, writing
+from app.keycheck import check_keys
 from app.logs import configure_logging
 from app.outbox.email.senders import sender_from_settings
 from app.outbox.worker import Worker, start_in_thread
@@ -36,6 +40,8 @@ def alembic_config(settings: Settings) -> Config:
 
 
 def upgrade_database(settings: Settings) -> None:
+    """Migrate to the newest schema; migrations that encrypt use these settings' keys."""
+    crypto.install(settings.vault())
     command.upgrade(alembic_config(settings), "head")
 
 
@@ -44,7 +50,8 @@ class DatabaseNotReady(Exception):
 
 
 def prepare_database(settings: Settings) -> None:
-    """Migrate, except in production, where only check that the schema is the newest.
+    """Migrate, except in production, where only check that the schema is the newest;
+    then check that the keys open the data (KeyProblem if not).
 
     In production, migrations are their own step: the operator runs `trialfinder db upgrade`
     once per release, then starts web processes and workers. They start many at a time, on
@@ -53,6 +60,7 @@ def prepare_database(settings: Settings) -> None:
     """
     if settings.env != "production":
         upgrade_database(settings)
+        check_keys(session_factory(settings), crypto.install(settings.vault()))
         return
     needed = set(ScriptDirectory.from_config(alembic_config(settings)).get_heads())
     engine = make_engine(settings.database_url)
@@ -68,6 +76,7 @@ def prepare_database(settings: Settings) -> None:
             f"{', '.join(sorted(needed))}. In production, migrations are their own step: "
             "run `trialfinder db upgrade`, then start this again."
         )
+    check_keys(session_factory(settings), crypto.install(settings.vault()))
 
 
 class _Progress:
@@ -172,7 +181,60 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def make_worker(settings: Settings) -> Worker:
-    return Worker(session_factory(settings), sender_from_settings(settings), settings)
+    return Worker(
+        session_factory(settings),
+        sender_from_settings(settings),
+        settings,
+        daily_jobs=daily_jobs(settings),
+    )
+
+
+def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
+    """Delete personal data older than TRIALFINDER_RETENTION_DAYS now (the workers also do
+    this once a day)."""
+    prepare_database(settings)
+    now = dt.datetime.now(dt.UTC)
+    summary = purge_everything(session_factory(settings), settings=settings, now=now)
+    print(f"older than {settings.retention_days} days: {summary}")
+    return 0
+
+
+def cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
+    """Remove everything about one person, found by email address, and report it."""
+    from app.admin.auth import audit
+    from app.privacy.erasure import erase_person
+
+    prepare_database(settings)
+    now = dt.datetime.now(dt.UTC)
+    sessions = session_factory(settings)
+    with sessions() as session, write_transaction(session):
+        removed = erase_person(session, args.email, settings=settings, now=now)
+        # The audit log records that an erasure happened, never whose.
+        audit(
+            session,
+            actor="command line",
+            action="privacy.erase",
+            now=now,
+            removed=removed.as_dict(),
+        )
+    empty_write_ahead_log(sessions)
+    print(f"erased: {removed}")
+    return 0
+
+
+def cmd_rotate_key(args: argparse.Namespace, settings: Settings) -> int:
+    """Re-encrypt everything under the newest of TRIALFINDER_DATA_KEY's keys."""
+    from app.rotation import rotate_all
+
+    prepare_database(settings)
+    keys = crypto.vault()
+    counts = rotate_all(session_factory(settings), keys)
+    total = sum(counts.values())
+    detail = ", ".join(f"{table} {n}" for table, n in counts.items())
+    print(f"re-encrypted {total} value(s) under the newest key ({detail})")
+    if len(keys.data_keys) > 1:
+        print("the older keys can now be removed from TRIALFINDER_DATA_KEY")
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -360,6 +422,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     admin.set_defaults(func=cmd_create_admin)
 
+    purge_cmd = sub.add_parser(
+        "purge", help="delete personal data older than TRIALFINDER_RETENTION_DAYS"
+    )
+    purge_cmd.set_defaults(func=cmd_purge)
+
+    erase = sub.add_parser(
+        "erase", help="remove everything about one person (requests, their email), with a report"
+    )
+    erase.add_argument("email", metavar="EMAIL")
+    erase.set_defaults(func=cmd_erase)
+
+    rotate = sub.add_parser(
+        "rotate-key", help="re-encrypt stored personal data under the newest data key"
+    )
+    rotate.set_defaults(func=cmd_rotate_key)
+
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
     db.set_defaults(func=cmd_db)
@@ -369,10 +447,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging()
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            print(
+                f"trialfinder: settings: {error['msg'].removeprefix('Value error, ')}",
+                file=sys.stderr,
+            )
+        return 1
     try:
         status: int = args.func(args, settings)
-    except DatabaseNotReady as exc:
+    except (DatabaseNotReady, crypto.KeyProblem) as exc:
         print(f"trialfinder: {exc}", file=sys.stderr)
         return 1
     return status

@@ -7,10 +7,13 @@ development the settings refuse the unsafe defaults (the dev secret key).
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app import crypto
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"  # noqa: S105 - refused in production
 
@@ -52,6 +55,12 @@ class Settings(BaseSettings):
     web_threads: int = Field(default=16, ge=1, le=512)
     db_pool_size: int | None = Field(default=None, ge=1, le=1000)
     db_pool_timeout: float = Field(default=10, gt=0)
+    # Personal data at rest (see app/crypto.py). Outside production, missing keys are made
+    # in key_dir on first run; production refuses to start without them.
+    data_key: str | None = None
+    lookup_key: str | None = None
+    key_dir: str = "var"
+    retention_days: int = Field(default=180, ge=1, le=3650)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
@@ -63,7 +72,28 @@ class Settings(BaseSettings):
                 )
             if not self.base_url.startswith("https://"):
                 raise ValueError("TRIALFINDER_BASE_URL must be https:// in production")
+            if not self.data_key or not self.lookup_key:
+                raise ValueError(
+                    "TRIALFINDER_DATA_KEY and TRIALFINDER_LOOKUP_KEY must be set when "
+                    "TRIALFINDER_ENV=production (see the README: keys and their backup)"
+                )
+        if self.data_key or self.lookup_key:
+            try:
+                crypto.Vault.of(
+                    self.data_key or crypto.new_key(), self.lookup_key or crypto.new_key()
+                )
+            except crypto.KeyProblem as problem:
+                raise ValueError(str(problem)) from None
         return self
+
+    def vault(self) -> crypto.Vault:
+        """The keys these settings give; outside production, missing ones come from key_dir,
+        made there on first run."""
+        data_key, lookup_key = self.data_key, self.lookup_key
+        if not (data_key and lookup_key):
+            made_data, made_lookup = crypto.load_or_make_keys(Path(self.key_dir))
+            data_key, lookup_key = data_key or made_data, lookup_key or made_lookup
+        return crypto.Vault.of(data_key, lookup_key)
 
     @property
     def checks_email_domains(self) -> bool:

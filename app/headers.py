@@ -26,6 +26,8 @@ SECURITY_HEADERS = {
 # The OpenAPI pages load their viewer from a CDN, so they are served without this policy.
 DOCS_PATHS = ("/docs", "/redoc", "/openapi.json")
 HSTS = "max-age=31536000; includeSubDomains"
+# Pages that show a patient's personal data: the admin area and the patient's own request.
+PRIVATE_PATHS = ("/admin", "/requests/")
 
 
 def _add(headers: MutableHeaders, path: str, *, production: bool) -> None:
@@ -35,7 +37,7 @@ def _add(headers: MutableHeaders, path: str, *, production: bool) -> None:
         headers.setdefault(name, value)
     if production:
         headers["Strict-Transport-Security"] = HSTS
-    if path.startswith("/admin"):
+    if path.startswith(PRIVATE_PATHS):
         # Patients' personal data: never cached, never indexed.
         headers["Cache-Control"] = "no-store"
         headers["X-Robots-Tag"] = "noindex, nofollow"

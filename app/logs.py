@@ -1,24 +1,31 @@
 """Logging set-up: what operators see, without patients' personal data.
 
 Contact requests and emails are named by id only in our own messages. The one outside
-source is the web server's access log, whose lines carry the client's address and the
-query string (a patient's place or condition): both are removed here.
+source is the web server's access log, whose lines carry the client's address, the
+query string (a patient's place or condition) and paths that hold a secret token (a
+patient's "see or withdraw my request" link): all three are removed here.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from urllib.parse import urlsplit
+
+# Paths whose next segment is a secret token that opens personal data.
+_TOKEN_PATHS = re.compile(r"^(/requests/)[^/]+")
 
 
 class AccessLogPrivacy(logging.Filter):
-    """Drop the client address and the query string from uvicorn's access log lines."""
+    """Drop the client address, the query string and secret tokens from uvicorn's access
+    log lines."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if isinstance(args, tuple) and len(args) == 5:
             _client, method, path, version, status = args
-            record.args = ("-", method, urlsplit(str(path)).path, version, status)
+            plain = _TOKEN_PATHS.sub(r"\1[token]", urlsplit(str(path)).path)
+            record.args = ("-", method, plain, version, status)
         return True
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,20 +14,24 @@ from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
-from app import csrf, errors, headers
+from app import crypto, csrf, errors, headers
 from app.admin import imports as admin_imports
 from app.admin import studies as admin_studies
 from app.admin import views as admin_views
 from app.admin.auth import AdminGate, NotLoggedIn
 from app.config import Settings, get_settings
 from app.contact import views as contact_views
-from app.db import session_factory
+from app.db import DATABASE_UNAVAILABLE, session_factory
 from app.geo import places
+from app.keycheck import check_keys
 from app.logs import configure_logging
+from app.privacy import requests as privacy_requests
 from app.resources import STATIC_DIR
 from app.studies import api as studies_api
 from app.studies import views as studies_views
 from app.templating import make_templates
+
+log = logging.getLogger("trialfinder")
 
 
 def logged_app() -> FastAPI:
@@ -38,6 +43,8 @@ def logged_app() -> FastAPI:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    # Refuses to start with missing or malformed keys; the lifespan checks they open the data.
+    keys = crypto.install(settings.vault())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -45,6 +52,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # setting (see Settings.pool_size), so a request never waits for a connection
         # that a request waiting for a thread holds.
         to_thread.current_default_thread_limiter().total_tokens = settings.web_threads
+        try:
+            check_keys(app.state.sessionmaker, keys)
+        except DATABASE_UNAVAILABLE as error:
+            # Checked again by /readyz, which fails until it passes.
+            log.warning(
+                "could not check the keys yet: database unavailable (%s)", type(error).__name__
+            )
+        else:
+            app.state.keys_checked = True
         yield
 
     app = FastAPI(
@@ -56,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(csrf.protect)],
     )
     app.state.settings = settings
+    app.state.keys_checked = False
     app.state.sessionmaker = session_factory(settings)
     app.state.templates = make_templates()
 
@@ -67,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(studies_views.router)
     app.include_router(studies_api.router)
     app.include_router(contact_views.router)
+    app.include_router(privacy_requests.router)
     app.include_router(admin_views.router)
     app.include_router(admin_studies.router)
     app.include_router(admin_imports.router)
@@ -88,6 +106,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """
         if not places.is_warm():
             return PlainTextResponse("starting", status_code=503, headers={"Retry-After": "5"})
+        if not app.state.keys_checked:
+            check_keys(app.state.sessionmaker, keys)  # KeyProblem: a 500, logged
+            app.state.keys_checked = True
         with app.state.sessionmaker() as session:
             session.execute(text("SELECT 1 FROM studies LIMIT 1"))
         return PlainTextResponse("ok")

@@ -1,7 +1,9 @@
 """Imports every model module so that `Base.metadata` knows all tables (Alembic, tests)."""
 
 from app.admin.models import AdminUser, AuditEvent, ImportJob, LoginAttempt
-from app.contact.models import ContactRequest
+from app.contact.models import ContactCount, ContactRequest
+from app.jobs import DailyJobRun
+from app.keycheck import KeyCheck
 from app.outbox.models import OutboxMessage
 from app.ratelimit import RateLimitRow
 from app.studies.models import SearchTerm, Site, Study
@@ -9,8 +11,11 @@ from app.studies.models import SearchTerm, Site, Study
 __all__ = [
     "AdminUser",
     "AuditEvent",
+    "ContactCount",
     "ContactRequest",
+    "DailyJobRun",
     "ImportJob",
+    "KeyCheck",
     "LoginAttempt",
     "OutboxMessage",
     "RateLimitRow",

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi.templating import Jinja2Templates
 
 from app.geo.places import GEONAMES_CREDIT
+from app.privacy.masking import mask_email, mask_name, mask_phone
 from app.resources import TEMPLATE_DIR
 from app.studies.rules import is_fictional
 
@@ -76,8 +77,11 @@ def make_templates() -> Jinja2Templates:
         "phase_label": phase_label,
         "date_label": date_label,
         "date_phrase": date_phrase,
+        "mask_email": mask_email,
+        "mask_phone": mask_phone,
     }
     env.filters.update(filters)
     env.globals["geonames_credit"] = GEONAMES_CREDIT
     env.globals["is_demo_study"] = is_fictional
+    env.globals["mask_name"] = mask_name
     return templates

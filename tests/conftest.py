@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,6 +29,10 @@ from app.main import create_app
 from tests.smtp_server import SmtpSink
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# One pair of keys for the run, in the environment so that every Settings() and every
+# server process the tests start encrypts and looks up alike.
+os.environ.setdefault("TRIALFINDER_DATA_KEY", Fernet.generate_key().decode())
+os.environ.setdefault("TRIALFINDER_LOOKUP_KEY", Fernet.generate_key().decode())
 POSTGRES_URL = os.environ.get(
     "TRIALFINDER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

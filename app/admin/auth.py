@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from fastapi import Depends, HTTPException, Request, Response
 from fastapi.responses import PlainTextResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -253,3 +253,9 @@ def require_admin(request: Request, session: DbSession) -> AdminUser:
 
 
 Admin = Annotated[AdminUser, Depends(require_admin)]
+
+
+def forget_login_attempts(session: Session, *, before: dt.datetime) -> int:
+    """Delete login attempts older than `before` (they hold typed addresses); how many."""
+    result = session.execute(delete(LoginAttempt).where(LoginAttempt.at < before))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -26,7 +26,9 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def record(session: Session, admin: AdminUser, action: str, target: str, **details: object) -> None:
+def record(
+    session: Session, admin: AdminUser, action: str, target: str | None, **details: object
+) -> None:
     """An administrator's action in the audit log, now."""
     audit(session, actor=admin.email, action=action, now=now(), target=target, **details)
 

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
 from app import csrf
-from app.addresses import mail_address
+from app.addresses import address_key, mail_address
 from app.admin.auth import (
     Admin,
     audit,
@@ -44,16 +44,18 @@ from app.contact.models import ContactRequest
 from app.contact.routing import route_request
 from app.contact.service import queue_emails
 from app.contact.states import RequestState, request_state
-from app.db import write_transaction
+from app.db import empty_write_ahead_log, write_transaction
 from app.deps import DbSession
-from app.outbox.models import FAILED, QUEUED, SENDING, SENT, OutboxMessage
-from app.outbox.queue import retry_failed
+from app.outbox.models import FAILED, QUEUED, RESOLVED, SENDING, SENT, OutboxMessage
+from app.outbox.queue import resolve_failed, retry_failed
 from app.params import row_id
+from app.privacy.erasure import erase_person
 from app.studies.models import Site, Study
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 LOGIN_EXPIRED = "The form expired. Please log in again."
 STATES = frozenset(s.value for s in RequestState)
+STATUSES = (QUEUED, SENDING, SENT, FAILED, RESOLVED)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -148,11 +150,16 @@ def requests_list(
     study: str = "",
     site: str = "",
     state: str = "",
+    email: str = "",
     page: Page = 1,
 ) -> Response:
     status = request_state().label("state")
     query = select(ContactRequest, status)
     study, site = printable(study).strip(), printable(site).strip()
+    email = printable(email).strip()[:254]
+    if email:
+        # Addresses are stored encrypted: found by their keyed hash, never compared plain.
+        query = query.where(ContactRequest.email_key == address_key(email))
     if study:
         query = query.where(ContactRequest.nct_id == study.upper())
     if (site_id := row_id(site)) is not None:
@@ -165,7 +172,12 @@ def requests_list(
         page=page,
         order_by=[ContactRequest.created_at.desc(), ContactRequest.id.desc()],
     )
-    filters = {"study": study, "site": site, "state": state if state in STATES else ""}
+    filters = {
+        "study": study,
+        "site": site,
+        "state": state if state in STATES else "",
+        "email": email,
+    }
     context = {
         "admin": admin,
         "rows": paged.rows,
@@ -189,14 +201,31 @@ def request_detail(request: Request, request_id: Id, admin: Admin, session: DbSe
         )
     )
     site = session.get(Site, contact.site_id) if contact.site_id else None
+    state = session.scalar(select(request_state()).where(ContactRequest.id == contact.id))
+    with write_transaction(session):
+        # Who saw a patient's details, and when: opening a request is on the record.
+        record(session, admin, "request.open", f"contact_request:{contact.id}")
     context = {
         "admin": admin,
         "contact": contact,
         "messages": messages,
         "site": site,
-        "state": session.scalar(select(request_state()).where(ContactRequest.id == contact.id)),
+        "state": state,
     }
     return render(request, "admin/request.html", context)
+
+
+@router.post("/requests/{request_id}/erase", response_class=HTMLResponse)
+def erase(request: Request, request_id: Id, admin: Admin, session: DbSession) -> Response:
+    """Erase everything about the person who made this request (all their requests)."""
+    settings = request.app.state.settings
+    with write_transaction(session):
+        contact = get_or_404(session, ContactRequest, request_id, for_update=True)
+        removed = erase_person(session, contact.email, settings=settings, now=now())
+        # That an erasure happened, and what it removed; never whose.
+        record(session, admin, "privacy.erase", None, removed=removed.as_dict())
+    empty_write_ahead_log(request.app.state.sessionmaker)
+    return render(request, "admin/erased.html", {"admin": admin, "removed": removed})
 
 
 @router.post("/requests/{request_id}/reroute")
@@ -263,7 +292,7 @@ def outbox(
     request: Request, admin: Admin, session: DbSession, status: str = "", page: Page = 1
 ) -> Response:
     query = select(OutboxMessage)
-    if status in (QUEUED, SENDING, SENT, FAILED):
+    if status in STATUSES:
         query = query.where(OutboxMessage.status == status)
     else:
         status = ""
@@ -280,7 +309,7 @@ def outbox(
         "page": paged.page,
         "pages": paged.pages,
         "total": paged.total,
-        "statuses": (QUEUED, SENDING, SENT, FAILED),
+        "statuses": STATUSES,
     }
     return render(request, "admin/outbox.html", context)
 
@@ -298,6 +327,23 @@ def retry(
         if message.status == FAILED:
             retry_failed(session, message, now=now())
             record(session, admin, "outbox.retry", f"outbox_message:{message.id}")
+    return RedirectResponse(safe_next(back), status_code=303)
+
+
+@router.post("/outbox/{message_id}/resolve")
+def resolve(
+    request: Request,
+    message_id: Id,
+    admin: Admin,
+    session: DbSession,
+    back: Annotated[str, Form(max_length=500)] = "/admin/outbox",
+) -> Response:
+    """Close a failed message without sending it; its content and addresses are deleted."""
+    with write_transaction(session):
+        message = get_or_404(session, OutboxMessage, message_id, for_update=True)
+        if message.status == FAILED:
+            resolve_failed(session, message, now=now())
+            record(session, admin, "outbox.resolve", f"outbox_message:{message.id}")
     return RedirectResponse(safe_next(back), status_code=303)
 
 

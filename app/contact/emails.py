@@ -66,6 +66,9 @@ class ContactEmail(EmailContext):
     study_url: str
     site_url: str
     contact: PublishedContact | None
+    retention_days: int
+    # The patient's "see or withdraw my request" link: in their copy only.
+    access_url: str | None = None
 
     @classmethod
     def sample(cls) -> Self:
@@ -88,6 +91,8 @@ class ContactEmail(EmailContext):
             study_url="https://trialfinder.example/studies/NCT90000001",
             site_url="https://trialfinder.example",
             contact=PublishedContact("Dana Example", "+1 312-555-0147", "dana@example.org"),
+            retention_days=180,
+            access_url="https://trialfinder.example/requests/sample-token",
         )
 
 
@@ -99,3 +104,34 @@ class SiteEmail(ContactEmail):
 @dataclass(frozen=True)
 class PatientCopy(ContactEmail):
     template = "contact_patient"
+
+
+@dataclass(frozen=True)
+class DeletionNote(EmailContext):
+    """To a site whose email reached it, when the patient withdrew or was erased.
+
+    It names the request by reference, study and date, never by the patient: the site
+    finds the email by these, and this note carries no personal data of its own.
+    """
+
+    template = "contact_deletion"
+
+    public_id: str
+    nct_id: str
+    study_title: str
+    site_name: str
+    sent_on: dt.datetime
+    original_message_id: str
+    site_url: str
+
+    @classmethod
+    def sample(cls) -> Self:
+        return cls(
+            public_id="sample-reference",
+            nct_id="NCT90000001",
+            study_title="A fictional study of breathing exercises",
+            site_name="Lakeside Example Clinic, Evanston, Illinois, United States",
+            sent_on=dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC),
+            original_message_id="<contact-sample-reference.site@trialfinder.example>",
+            site_url="https://trialfinder.example",
+        )

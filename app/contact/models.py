@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.crypto import Encrypted
 from app.db import Base, UTCDateTime
 
 # The site name of a request to a study that lists no sites.
@@ -39,14 +40,19 @@ class ContactRequest(Base):
     nct_id: Mapped[str] = mapped_column(String(16))
     study_title: Mapped[str] = mapped_column(Text)
     site_name: Mapped[str] = mapped_column(Text)
-    first_name: Mapped[str] = mapped_column(String(100))
-    last_name: Mapped[str] = mapped_column(String(100))
-    email: Mapped[str] = mapped_column(String(254))
-    phone: Mapped[str] = mapped_column(String(20))
-    language: Mapped[str | None] = mapped_column(String(8))
+    # Personal data: encrypted at rest (app/crypto.py), found by email_key only.
+    first_name: Mapped[str] = mapped_column(Encrypted())
+    last_name: Mapped[str] = mapped_column(Encrypted())
+    email: Mapped[str] = mapped_column(Encrypted())
+    phone: Mapped[str] = mapped_column(Encrypted())
+    language: Mapped[str | None] = mapped_column(Encrypted())
+    email_key: Mapped[str] = mapped_column(String(64), index=True)
     consent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    consent_version: Mapped[str] = mapped_column(String(16))
+    # SHA-256 of the token in the patient's "see or withdraw my request" link.
+    access_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
-    dedup_key: Mapped[str] = mapped_column(String(64))
+    dedup_key: Mapped[str] = mapped_column(String(64))  # keyed hash of address, study, site
     dedup_day: Mapped[int] = mapped_column(Integer)
     # Routing decision: "site", "central", "fallback" or "flagged" (no address known).
     routing: Mapped[str] = mapped_column(String(16))
@@ -62,3 +68,16 @@ class ContactRequest(Base):
         if self.site_name == STUDY_TEAM:
             return "the study's research team"
         return f"the research team at {self.site_name}"
+
+
+class ContactCount(Base):
+    """Anonymous statistics of requests whose personal data was purged after retention:
+    how many went to which study and site on which day, and how they were routed."""
+
+    __tablename__ = "contact_counts"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    nct_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    site_name: Mapped[str] = mapped_column(Text, primary_key=True)
+    routing: Mapped[str] = mapped_column(String(16), primary_key=True)
+    requests: Mapped[int] = mapped_column(Integer)

@@ -8,6 +8,7 @@ per-address limit leaves nothing behind.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import re
 import secrets
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from app import ratelimit
 from app.addresses import address_key, lookup_key
 from app.config import Settings
+from app.contact.consent import CONSENT_VERSION
 from app.contact.emails import (
     ContactEmail,
     Patient,
@@ -58,6 +60,12 @@ class Submitted:
 
 def dedup_key(email: str, study_id: int, site_id: int) -> str:
     return lookup_key(f"{email.casefold()}|{study_id}|{site_id}")
+
+
+def access_key(token: str) -> str:
+    """How the token of a "see or withdraw my request" link is stored: hashed, so a copy
+    of the database opens no request. The token is random, so no key is needed."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _mail_domain(settings: Settings) -> str:
@@ -102,6 +110,7 @@ def prepare_contact_request(
     """Route the request and write both emails, touching no database: the caller's
     writing transaction (`store_contact_request`) then only has rows to insert."""
     routing = route_request(study, site, fallback=settings.fallback_contact_email)
+    token = secrets.token_urlsafe(32)
     request = ContactRequest(
         public_id=secrets.token_urlsafe(16),
         study_id=study.id,
@@ -114,7 +123,10 @@ def prepare_contact_request(
         email=submission.email,
         phone=submission.phone,
         language=submission.language,
+        email_key=address_key(submission.email),
         consent_at=now,
+        consent_version=CONSENT_VERSION,
+        access_key=access_key(token),
         created_at=now,
         dedup_key=dedup_key(submission.email, study.id, site.id if site else 0),
         dedup_day=int(now.timestamp() // 86400),
@@ -122,7 +134,12 @@ def prepare_contact_request(
         routed_to=routing.address,
     )
     emails = compose_emails(
-        request=request, study=study, site=site, routing=routing, settings=settings
+        request=request,
+        study=study,
+        site=site,
+        routing=routing,
+        settings=settings,
+        access_url=f"{settings.base_url.rstrip('/')}/requests/{token}",
     )
     return Prepared(request, emails)
 
@@ -139,7 +156,7 @@ def store_contact_request(
     request = prepared.request
     # The address's limit row is locked first, so every request from one address, from
     # any process, passes the duplicate check and the count one at a time.
-    held = ratelimit.hold(session, ADDRESS_LIMIT, address_key(request.email), now=now)
+    held = ratelimit.hold(session, ADDRESS_LIMIT, request.email_key, now=now)
     earlier = _recent(session, request.dedup_key, now)
     if earlier is not None:
         return Submitted(earlier, created=False)
@@ -190,10 +207,12 @@ def compose_emails(
     site: Site | None,
     routing: Routing,
     settings: Settings,
+    access_url: str | None = None,
     site_email_only: bool = False,
 ) -> list[Letter]:
     """The site's email (when an address is known) and the patient's copy.
 
+    `access_url` is the patient's "see or withdraw my request" link, in their copy only.
     `site_email_only` is for a flagged request routed later: the patient has their copy.
     """
     domain = _mail_domain(settings)
@@ -208,6 +227,7 @@ def compose_emails(
         "study_url": f"{settings.base_url.rstrip('/')}/studies/{study.nct_id}",
         "site_url": settings.base_url,
         "contact": PublishedContact.of(study.contact_for(site)),
+        "retention_days": settings.retention_days,
     }
 
     def compose(context: ContactEmail, to: str, reply_to: str | None) -> Letter:
@@ -220,7 +240,8 @@ def compose_emails(
     if routing.address:
         emails.append(compose(SiteEmail(**facts), routing.address, reply_to=request.email))
     if not site_email_only:
-        emails.append(compose(PatientCopy(**facts), request.email, reply_to=routing.address))
+        copy = PatientCopy(**facts, access_url=access_url)
+        emails.append(compose(copy, request.email, reply_to=routing.address))
     return emails
 
 

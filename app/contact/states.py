@@ -12,13 +12,14 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, case, exists, select
 
 from app.contact.models import ContactRequest
-from app.outbox.models import FAILED, QUEUED, SENDING, OutboxMessage
+from app.outbox.models import FAILED, QUEUED, RESOLVED, SENDING, OutboxMessage
 
 
 class RequestState(StrEnum):
     FAILED = "failed"  # an email failed for good: an administrator must look
     FLAGGED = "flagged"  # no address to send it to: an administrator must route it
     PENDING = "pending"  # emails queued or being sent
+    RESOLVED = "resolved"  # an email failed and an administrator closed it unsent
     SENT = "sent"  # every email delivered
 
 
@@ -32,5 +33,6 @@ def request_state() -> ColumnElement[str]:
             exists(emails.where(OutboxMessage.status.in_([QUEUED, SENDING]))),
             RequestState.PENDING.value,
         ),
+        (exists(emails.where(OutboxMessage.status == RESOLVED)), RequestState.RESOLVED.value),
         else_=RequestState.SENT.value,
     )

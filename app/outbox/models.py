@@ -8,12 +8,14 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.crypto import Encrypted, EncryptedJSON
 from app.db import Base, UTCDateTime
 
 QUEUED = "queued"
 SENDING = "sending"
 SENT = "sent"
 FAILED = "failed"
+RESOLVED = "resolved"  # failed, then closed by an administrator: its content is gone
 
 
 class OutboxMessage(Base):
@@ -33,18 +35,22 @@ class OutboxMessage(Base):
         ForeignKey("contact_requests.id", ondelete="SET NULL"), index=True
     )
     sender: Mapped[str] = mapped_column(String(320))
-    recipients: Mapped[list[str]] = mapped_column(JSON)
-    reply_to: Mapped[str | None] = mapped_column(String(320))
-    subject: Mapped[str] = mapped_column(Text)
-    body_text: Mapped[str] = mapped_column(Text)
-    body_html: Mapped[str | None] = mapped_column(Text)
+    # The content, encrypted at rest (app/crypto.py), and removed once delivered: None then.
+    recipients: Mapped[list[str] | None] = mapped_column(EncryptedJSON())
+    reply_to: Mapped[str | None] = mapped_column(Encrypted())
+    subject: Mapped[str | None] = mapped_column(Encrypted())
+    body_text: Mapped[str | None] = mapped_column(Encrypted())
+    body_html: Mapped[str | None] = mapped_column(Encrypted())
+    # Keyed hash of the recipient: kept after delivery, to find a person's mail for erasure.
+    recipient_key: Mapped[str] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(16), default=QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     leased_by: Mapped[str | None] = mapped_column(String(100))
     last_error: Mapped[str | None] = mapped_column(Text)
-    # Each attempt: {"at": ISO time, "worker": id, "outcome": "sent"|"retry"|"failed", "error": …}
+    # Each attempt: {"at": ISO time, "worker": id, "outcome": "sent"|"retry"|"failed", "error": …},
+    # the server's reply with any email address in it replaced (app/outbox/scrub.py).
     history: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -17,8 +17,9 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from app.addresses import address_key, scrub
 from app.outbox.email.senders import DeliveryError, OutgoingEmail
-from app.outbox.models import FAILED, QUEUED, SENDING, SENT, OutboxMessage
+from app.outbox.models import FAILED, QUEUED, RESOLVED, SENDING, SENT, OutboxMessage
 from app.outbox.retry import RetryPolicy
 
 LOST_LEASE = "lost-lease"
@@ -45,13 +46,17 @@ def enqueue(
     now: dt.datetime,
     contact_request_id: int | None = None,
 ) -> OutboxMessage:
-    """Add a message to the outbox in the caller's transaction; it is sent after commit."""
+    """Add a message to the outbox in the caller's transaction; it is sent after commit.
+
+    Its content is encrypted at rest (see the model); `recipient_key` finds it later.
+    """
     message = OutboxMessage(
         message_id=letter.message_id,
         kind=letter.kind,
         contact_request_id=contact_request_id,
         sender=sender,
         recipients=list(letter.to),
+        recipient_key=address_key(letter.to[0]),
         reply_to=letter.reply_to,
         subject=letter.subject,
         body_text=letter.text,
@@ -121,9 +126,9 @@ def claim(
             email=OutgoingEmail(
                 message_id=row.message_id,
                 sender=row.sender,
-                to=tuple(row.recipients),
-                subject=row.subject,
-                text=row.body_text,
+                to=tuple(row.recipients or ()),
+                subject=row.subject or "",
+                text=row.body_text or "",
                 html=row.body_html,
                 reply_to=row.reply_to,
             ),
@@ -158,7 +163,16 @@ def renew_lease(
 def _history_entry(
     now: dt.datetime, worker: str, outcome: str, error: str | None
 ) -> dict[str, Any]:
-    return {"at": now.isoformat(), "worker": worker, "outcome": outcome, "error": error}
+    """One attempt, as kept for good: a server's reply can quote the address, so it is scrubbed."""
+    reply = scrub(error) if error else None
+    return {"at": now.isoformat(), "worker": worker, "outcome": outcome, "error": reply}
+
+
+def forget_content(message: OutboxMessage) -> None:
+    """Remove what a message said and to whom; keep its Message-ID, state, times, attempts
+    and the keyed hash of its recipient."""
+    message.recipients = message.reply_to = message.subject = None
+    message.body_text = message.body_html = None
 
 
 def record_outcome(
@@ -181,13 +195,16 @@ def record_outcome(
         return LOST_LEASE
     if error is None:
         row.status, row.sent_at, row.last_error = SENT, now, None
+        forget_content(row)  # delivered: the recipient has it, we need not keep it
         outcome = SENT
     elif error.transient and not policy.gives_up_after(row.attempts):
-        row.status, row.last_error = QUEUED, str(error)
+        row.status, row.last_error = QUEUED, scrub(str(error))
         row.next_attempt_at = policy.next_attempt(now, row.attempts, rng)
         outcome = "retry"
     else:
-        row.status, row.last_error = FAILED, str(error)
+        # Kept, encrypted, until an administrator retries or resolves it, or purge or
+        # erasure removes it.
+        row.status, row.last_error = FAILED, scrub(str(error))
         outcome = FAILED
     row.lease_expires_at, row.leased_by = None, None
     row.history = [
@@ -201,3 +218,10 @@ def retry_failed(session: Session, message: OutboxMessage, *, now: dt.datetime) 
     """An administrator's retry: the message is due again, with a fresh attempt budget."""
     message.status, message.next_attempt_at, message.attempts = QUEUED, now, 0
     message.history = [*message.history, _history_entry(now, "admin", "requeued", None)]
+
+
+def resolve_failed(session: Session, message: OutboxMessage, *, now: dt.datetime) -> None:
+    """An administrator closes a failed message without sending it: its content goes."""
+    message.status = RESOLVED
+    forget_content(message)
+    message.history = [*message.history, _history_entry(now, "admin", "resolved", None)]

@@ -14,14 +14,16 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import jobs
 from app.config import Settings
 from app.db import DATABASE_UNAVAILABLE, writing
+from app.jobs import DailyJob
 from app.outbox.email.senders import DeliveryError, OutgoingEmail, Sender
 from app.outbox.models import FAILED, SENT
 from app.outbox.queue import LOST_LEASE, Claimed, claim, record_outcome, renew_lease
@@ -29,6 +31,8 @@ from app.outbox.retry import RetryPolicy
 
 log = logging.getLogger("trialfinder.worker")
 RECORD_ATTEMPTS = 5
+# How often a worker asks whether a daily job is due: a cheap query, once a minute.
+JOB_CHECK_SECONDS = 60.0
 
 
 def utcnow() -> dt.datetime:
@@ -55,6 +59,7 @@ class Worker:
         name: str | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
         rng: random.Random | None = None,
+        daily_jobs: Sequence[DailyJob] = (),
     ) -> None:
         self.sessions = sessions
         self.sender = sender
@@ -63,6 +68,22 @@ class Worker:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.clock = clock
         self.rng = rng
+        self.daily_jobs = daily_jobs
+        self._jobs_checked_at: float | None = None
+
+    def run_daily_jobs(self) -> dict[str, str]:
+        """Run the daily jobs that are due and that no other worker holds (app/jobs.py)."""
+        return jobs.run_due(self.sessions, self.daily_jobs, worker=self.name, now=self.clock)
+
+    def _maybe_run_daily_jobs(self) -> None:
+        monotonic = time.monotonic()
+        if (
+            self._jobs_checked_at is not None
+            and monotonic - self._jobs_checked_at < JOB_CHECK_SECONDS
+        ):
+            return
+        self._jobs_checked_at = monotonic
+        self.run_daily_jobs()
 
     def run_once(self, *, batch: int = 20) -> RunCounts:
         """Deliver everything due now; messages put off for a retry wait for a later run."""
@@ -148,6 +169,8 @@ class Worker:
         while not stop.is_set():
             try:
                 counts = self.run_once()
+                if self.daily_jobs:
+                    self._maybe_run_daily_jobs()
             except DATABASE_UNAVAILABLE as error:
                 # An outage or a restart: one line per try, not a traceback every 2 seconds.
                 log.warning("email worker: database unavailable (%s)", type(error).__name__)

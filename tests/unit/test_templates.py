@@ -63,6 +63,7 @@ def test_every_page_renders_through_the_application(
     from app.admin.models import ImportJob
     from app.contact.models import ContactRequest
     from app.main import create_app
+    from app.outbox.models import OutboxMessage
     from app.studies.models import Site
     from tests import factories as f
     from tests.conftest import NOW, load
@@ -145,5 +146,19 @@ def test_every_page_renders_through_the_application(
             "/admin/studies?page=0",  # 422: the admin error page
         ):
             visit("GET", url, follow_redirects=False)
+        copy = session.query(OutboxMessage).filter_by(kind="contact_patient").one()
+        link = re.search(r"/requests/[A-Za-z0-9_-]{43}", copy.body_text or "")
+        assert link
+        visit("GET", link.group(0))
+        visit("GET", "/requests/withdrawn")
+        visit("GET", "/requests/no-such-token")
+        opened = visit("GET", f"/admin/requests/{request_id}")
+        admin_token = re.search(r'name="csrf_token" value="([^"]+)"', opened.text)
+        assert admin_token
+        visit(
+            "POST",
+            f"/admin/requests/{request_id}/erase",
+            data={"csrf_token": admin_token.group(1)},
+        )
     # Emails are rendered from their typed samples (tests/unit/test_email_templates.py).
     assert {page for page in PAGES if not page.startswith("email/")} - rendered == set()

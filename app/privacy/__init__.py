@@ -1,0 +1,1 @@
+"""Patients' privacy: retention, erasure, withdrawal, and the privacy page."""
