@@ -168,6 +168,8 @@ def committed_sessionmaker(engine: Engine) -> Iterator[sessionmaker[Session]]:
         for table in (
             "outbox_messages",
             "contact_requests",
+            "contact_counts",
+            "daily_jobs",
             "sites",
             "studies",
             "search_terms",
