@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     smtp_timeout: float = Field(default=10, gt=0)
     mail_from: str = "TrialFinder <no-reply@localhost>"
     fallback_contact_email: str | None = None
+    # Where patients write to see, correct or erase their data; shown on /privacy.
+    privacy_contact_email: str | None = None
+    # Personal details of a contact request are deleted this many days after it was made.
+    retention_days: int = Field(default=180, ge=1, le=3650)
     # Look up the domain of each patient's email address (DNS MX records); on by default
     # in production, off elsewhere so tests and offline development need no network.
     email_check_deliverability: bool | None = None
