@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     smtp_timeout: float = Field(default=10, gt=0)
     mail_from: str = "TrialFinder <no-reply@localhost>"
     fallback_contact_email: str | None = None
+    # Where patients write to see, correct or erase their data; shown on /privacy.
+    privacy_contact_email: str | None = None
     # Look up the domain of each patient's email address (DNS MX records); on by default
     # in production, off elsewhere so tests and offline development need no network.
     email_check_deliverability: bool | None = None

@@ -26,6 +26,7 @@ from app.geo import places
 from app.keycheck import check_keys
 from app.logs import configure_logging
 from app.privacy import requests as privacy_requests
+from app.privacy import views as privacy_views
 from app.resources import STATIC_DIR
 from app.studies import api as studies_api
 from app.studies import views as studies_views
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(studies_api.router)
     app.include_router(contact_views.router)
     app.include_router(privacy_requests.router)
+    app.include_router(privacy_views.router)
     app.include_router(admin_views.router)
     app.include_router(admin_studies.router)
     app.include_router(admin_imports.router)

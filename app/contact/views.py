@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import csrf, ratelimit
+from app.contact.consent import CONSENT_VERSION, wording
 from app.contact.forms import CONSENT_VALUES, validate_contact_form
 from app.contact.languages import ALL as ALL_LANGUAGES
 from app.contact.languages import COMMON as COMMON_LANGUAGES
@@ -157,6 +158,7 @@ def _form_page(
         "place_note": place_note,
         "place_query": place_query,
         "csrf_token": token,
+        "consent_wording": wording(CONSENT_VERSION),
         "common_languages": COMMON_LANGUAGES,
         "all_languages": ALL_LANGUAGES,
     }

@@ -31,6 +31,7 @@ PAGES = {
     "contact": "/studies/NCT98765432/contact?location=Chicago%2C%20IL",
     "summary": "/studies/NCT98765432/summary",
     "learn": "/learn",
+    "privacy": "/privacy",
     "not-found": "/studies/NCT00000000",
     "notifications": "/notifications",
 }

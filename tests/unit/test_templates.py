@@ -123,6 +123,7 @@ def test_every_page_renders_through_the_application(
             f"/studies/{closed}/contact",
             "/notifications",
             "/learn",
+            "/privacy",
             "/no-such-page",
         ):
             visit("GET", url)
