@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.addresses import address_key
@@ -26,6 +26,7 @@ from app.outbox.email.rendering import render_email
 from app.outbox.email.senders import FileSender
 from app.outbox.models import SENDING, SENT, OutboxMessage
 from app.outbox.queue import Letter, enqueue
+from app.ratelimit import RateLimitRow
 
 log = logging.getLogger("trialfinder.privacy")
 SITE_EMAIL = "contact_site"
@@ -125,8 +126,9 @@ def forget_request(
 
 
 def erase_person(session: Session, email: str, *, settings: Settings, now: dt.datetime) -> Removed:
-    """Everything about the person with this address: their requests (with their emails)
-    and any other email sent to them. The address itself is never stored or logged."""
+    """Everything about the person with this address: their requests (with their emails),
+    any other email sent to them, and their rate-limit row. The address itself is never
+    stored or logged."""
     key = address_key(email)
     removed = Removed()
     requests = session.scalars(select(ContactRequest).where(ContactRequest.email_key == key))
@@ -134,6 +136,8 @@ def erase_person(session: Session, email: str, *, settings: Settings, now: dt.da
         forget_request(session, request, settings=settings, now=now, removed=removed)
     others = session.scalars(select(OutboxMessage).where(OutboxMessage.recipient_key == key))
     remove_messages(session, list(others), settings=settings, removed=removed)
+    # The per-address limit's row is keyed by the same hash: it goes too.
+    session.execute(delete(RateLimitRow).where(RateLimitRow.key == key))
     session.flush()
     log.info("erasure: %s", removed)
     return removed

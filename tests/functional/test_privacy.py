@@ -326,14 +326,21 @@ def test_erased_bytes_do_not_linger_in_the_sqlite_file(tmp_path: Path) -> None:
         ciphertexts += [
             body for (body,) in session.execute(text("SELECT body_text FROM outbox_messages"))
         ]
+    # Long values span SQLite's overflow pages, so look for short pieces of each.
+    probes = [
+        value[start : start + 32].encode()
+        for value in ciphertexts
+        for start in range(0, len(value) - 32, 400)
+    ]
     data = raw_database(engine)
-    assert all(value.encode() in data for value in ciphertexts)  # the check can fail
+    found = [probe for probe in probes if probe in data]
+    assert len(found) > 0.9 * len(probes)  # the check can fail: they are there now
 
     assert cmd_erase(argparse.Namespace(email=EMAIL), settings) == 0
 
     data = raw_database(engine)
     engine.dispose()
-    assert [value[:12] for value in ciphertexts if value.encode() in data] == []
+    assert [probe for probe in probes if probe in data] == []
 
 
 def test_daily_job_runs_on_one_worker_among_many_and_again_24_hours_later(
