@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import email
+import email.policy
+import logging
 import re
 import threading
 import time
@@ -450,3 +453,42 @@ def test_consent_wording_and_version_are_stored_with_each_request(
     submit(web, *study_ids)
     with committed_sessionmaker() as session:
         assert session.scalars(select(ContactRequest.consent_version)).one() == CONSENT_VERSION
+
+
+def test_no_personal_data_reaches_the_logs_from_request_to_erasure(
+    web: TestClient,
+    study_ids: tuple[str, int],
+    committed_sessionmaker: sessionmaker[Session],
+    settings: Settings,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    config = settings.model_copy(update={"mail_dir": str(tmp_path)})
+    submit(web, *study_ids)
+    Worker(committed_sessionmaker, FileSender(tmp_path), config).run_once()
+    eml = next(tmp_path.glob("contact-*.patient@*.eml")).read_bytes()
+    message = email.message_from_bytes(eml, policy=email.policy.default)
+    body = message.get_body(("plain",))
+    assert body is not None
+    link = re.search(r"/requests/[A-Za-z0-9_-]{43}", body.get_content())
+    assert link
+    page = web.get(link.group(0))
+    assert FIRST in page.text  # the page shows it; the logs must not
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match
+    withdrawn = web.post(
+        f"{link.group(0)}/withdraw", data={"csrf_token": match.group(1)}, follow_redirects=False
+    )
+    assert withdrawn.status_code == 303
+    submit(web, *study_ids)
+    assert cmd_erase(argparse.Namespace(email=EMAIL), config) == 0
+    # The application's records: not the test's HTTP client, nor the test mail server.
+    logged = "\n".join(
+        record.getMessage()
+        for record in caplog.records
+        if not record.name.startswith(("mail", "httpx"))
+    ).lower()
+    assert "withdrew" in logged  # the log says what happened...
+    assert [value for value in PLAIN if value.lower() in logged] == []  # ...never to whom
+    assert link.group(0)[10:] not in logged

@@ -32,3 +32,18 @@ def test_email_domains_are_checked_in_production_only_by_default() -> None:
     assert not production.model_copy(
         update={"email_check_deliverability": False}
     ).checks_email_domains
+
+
+def test_access_log_lines_lose_the_token_of_a_patients_link() -> None:
+    token = "Abc_-" + "x" * 38
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("203.0.113.7:5123", "POST", f"/requests/{token}/withdraw", "1.1", 303),
+        None,
+    )
+    assert AccessLogPrivacy().filter(record)
+    assert record.getMessage() == '- - "POST /requests/[token]/withdraw HTTP/1.1" 303'
