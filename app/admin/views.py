@@ -40,12 +40,13 @@ from app.admin.pages import (
     safe_next,
 )
 from app.admin.studies import take_over
-from app.contact.models import ContactRequest
+from app.contact.models import ContactCount, ContactRequest
 from app.contact.routing import route_request
 from app.contact.service import queue_emails
 from app.contact.states import RequestState, request_state
 from app.db import empty_write_ahead_log, write_transaction
 from app.deps import DbSession
+from app.jobs import DailyJobRun
 from app.outbox.models import FAILED, QUEUED, RESOLVED, SENDING, SENT, OutboxMessage
 from app.outbox.queue import resolve_failed, retry_failed
 from app.params import row_id
@@ -138,6 +139,10 @@ def dashboard(request: Request, admin: Admin, session: DbSession) -> Response:
             .where(ContactRequest.routing == "flagged")
         ),
         "outbox": {s: by_status.get(s, 0) for s in (QUEUED, SENDING, SENT, FAILED)},
+        # Requests past retention live on only as anonymous counts.
+        "purged": session.scalar(select(func.coalesce(func.sum(ContactCount.requests), 0))),
+        "retention_days": request.app.state.settings.retention_days,
+        "last_purge": session.get(DailyJobRun, "purge"),
     }
     return render(request, "admin/dashboard.html", context)
 

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import jobs
+from app.admin.auth import create_admin
 from app.admin.models import AuditEvent
 from app.cli import cmd_erase, cmd_purge, upgrade_database
 from app.config import Settings
@@ -36,6 +37,8 @@ from app.privacy.retention import purge
 from app.studies.models import Study
 from tests import factories as f
 from tests.conftest import load, smtp_settings
+from tests.functional.admin.helpers import EMAIL as ADMIN
+from tests.functional.admin.helpers import PASSWORD, log_in
 from tests.smtp_server import SmtpSink
 
 FIRST, LAST = "Zephyrine", "Quillfeather"
@@ -257,6 +260,11 @@ def test_purge_command_reports_counts(
     assert "1 contact request(s), 2 email(s)" in out
     with committed_sessionmaker() as session:
         assert session.scalar(select(func.count()).select_from(ContactRequest)) == 0
+        create_admin(session, email=ADMIN, password=PASSWORD, now=dt.datetime.now(dt.UTC))
+        session.commit()
+    assert log_in(web).status_code == 303
+    overview = web.get("/admin").text
+    assert re.search(r"purged \(counts only\)</dt><dd>1, after 180 days", overview)
 
 
 def test_erase_command_removes_everything_about_one_person_and_audits_without_address(
