@@ -111,8 +111,14 @@ def forget_request(
     removed: Removed,
 ) -> None:
     """Delete one request and its emails; ask the site to delete what it was sent."""
+    # Locked, so a worker cannot claim and send the site's email between this read and the
+    # delete: it has either claimed it already (then the site is asked to delete) or never.
     messages = list(
-        session.scalars(select(OutboxMessage).where(OutboxMessage.contact_request_id == request.id))
+        session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.contact_request_id == request.id)
+            .with_for_update()
+        )
     )
     reached_site = [m for m in messages if m.kind == SITE_EMAIL and m.status in (SENT, SENDING)]
     remove_messages(session, messages, settings=settings, removed=removed)
@@ -131,10 +137,14 @@ def erase_person(session: Session, email: str, *, settings: Settings, now: dt.da
     stored or logged."""
     key = address_key(email)
     removed = Removed()
-    requests = session.scalars(select(ContactRequest).where(ContactRequest.email_key == key))
+    requests = session.scalars(
+        select(ContactRequest).where(ContactRequest.email_key == key).with_for_update()
+    )
     for request in list(requests):
         forget_request(session, request, settings=settings, now=now, removed=removed)
-    others = session.scalars(select(OutboxMessage).where(OutboxMessage.recipient_key == key))
+    others = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.recipient_key == key).with_for_update()
+    )
     remove_messages(session, list(others), settings=settings, removed=removed)
     # The per-address limit's row is keyed by the same hash: it goes too.
     session.execute(delete(RateLimitRow).where(RateLimitRow.key == key))

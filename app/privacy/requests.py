@@ -35,12 +35,11 @@ TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 CSRF_MESSAGE = "For your security, please press the button once more."
 
 
-def _find(session: Session, token: str) -> ContactRequest | None:
+def _find(session: Session, token: str, *, for_update: bool = False) -> ContactRequest | None:
     if not TOKEN.fullmatch(token):
         return None
-    return session.scalar(
-        select(ContactRequest).where(ContactRequest.access_key == access_key(token))
-    )
+    query = select(ContactRequest).where(ContactRequest.access_key == access_key(token))
+    return session.scalar(query.with_for_update() if for_update else query)
 
 
 def _render(
@@ -160,7 +159,8 @@ def withdraw_request(request: Request, token: str, session: DbSession) -> Respon
     settings, now = request.app.state.settings, dt.datetime.now(dt.UTC)
     removed = Removed()
     with write_transaction(session):
-        contact = _find(session, token)  # again, inside the write: a double click
+        # Again, locked, inside the write: of two clicks, the second finds nothing.
+        contact = _find(session, token, for_update=True)
         if contact is None:
             return _gone(request)
         forget_request(session, contact, settings=settings, now=now, removed=removed)

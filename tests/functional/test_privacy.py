@@ -30,7 +30,7 @@ from app.contact.consent import CONSENT_VERSION, wording
 from app.contact.models import ContactCount, ContactRequest
 from app.db import empty_write_ahead_log, make_engine
 from app.main import create_app
-from app.outbox.email.senders import FileSender, SmtpSender
+from app.outbox.email.senders import FileSender, MemorySender, SmtpSender
 from app.outbox.models import FAILED, SENT, OutboxMessage
 from app.outbox.worker import Worker
 from app.privacy.retention import purge
@@ -500,3 +500,53 @@ def test_no_personal_data_reaches_the_logs_from_request_to_erasure(
     assert "withdrew" in logged  # the log says what happened...
     assert [value for value in PLAIN if value.lower() in logged] == []  # ...never to whom
     assert link.group(0)[10:] not in logged
+
+
+def test_a_withdrawal_racing_the_worker_never_leaves_the_site_with_details_unasked(
+    web: TestClient,
+    study_ids: tuple[str, int],
+    committed_sessionmaker: sessionmaker[Session],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The worker tries to send the site's email while the withdrawal is deleting it.
+
+    Either the worker got it first (then the site is asked to delete it) or it never
+    sends it: never delivered with no note.
+    """
+    from app.privacy import erasure
+
+    submit(web, *study_ids)
+    sent = MemorySender()
+    worker = Worker(committed_sessionmaker, sent, settings)
+    racer = threading.Thread(target=worker.run_once)
+    real_remove = erasure.remove_mail_file
+
+    def remove_while_the_worker_runs(config: Settings, message_id: str) -> bool:
+        if not racer.is_alive() and racer.ident is None:
+            racer.start()
+            racer.join(3)  # SQLite: it waits for the write lock; PostgreSQL: it skips locked rows
+        return real_remove(config, message_id)
+
+    monkeypatch.setattr(erasure, "remove_mail_file", remove_while_the_worker_runs)
+    with committed_sessionmaker() as session:
+        copy = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "contact_patient")
+        ).one()
+        link = re.search(r"/requests/[A-Za-z0-9_-]{43}", copy.body_text or "")
+    assert link
+    page = web.get(link.group(0))
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match
+    response = web.post(
+        f"{link.group(0)}/withdraw", data={"csrf_token": match.group(1)}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    racer.join(15)
+    assert not racer.is_alive()
+    delivered_to_site = [m for m in sent.sent if SITE_ADDRESS in m.to]
+    with committed_sessionmaker() as session:
+        notes = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "contact_deletion")
+        ).all()
+    assert len(notes) == len(delivered_to_site)
