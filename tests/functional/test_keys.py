@@ -207,3 +207,25 @@ def test_the_sqlite_database_and_its_logs_are_created_owner_only(tmp_path: Path)
     for path in folder.iterdir():
         assert mode(path) & 0o077 == 0, path
     assert (folder / "trialfinder.db").exists()
+
+
+def test_the_mail_folder_and_its_files_are_owner_only(tmp_path: Path) -> None:
+    from app.outbox.email.senders import FileSender, OutgoingEmail
+
+    folder = tmp_path / "var" / "mail"
+    old_umask = os.umask(0o022)
+    try:
+        FileSender(folder).send(
+            OutgoingEmail(
+                message_id="<m1@example.org>",
+                sender="TrialFinder <no-reply@example.org>",
+                to=("ana@example.com",),
+                subject="Your contact request",
+                text="Dear Ana",
+            )
+        )
+    finally:
+        os.umask(old_umask)
+    assert mode(folder) == 0o700
+    (written,) = folder.iterdir()
+    assert mode(written) == 0o600
