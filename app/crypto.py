@@ -52,9 +52,8 @@ def parse_key(text: str, name: str) -> bytes:
         raw = b""
     if len(raw) != 32:
         raise KeyProblem(
-            f"{name} must be URL-safe base64 of 32 random bytes, as "
-            "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key())'` "
-            "prints"
+            f"{name} must be URL-safe base64 of 32 random bytes, as `python -c 'from "
+            "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'` prints"
         )
     return raw
 
