@@ -77,9 +77,7 @@ def remove_messages(
         removed.messages += 1
 
 
-def _note_to_site(
-    request: ContactRequest, site_email: OutboxMessage, *, settings: Settings, now: dt.datetime
-) -> Letter:
+def _note_to_site(request: ContactRequest, site_email: OutboxMessage, settings: Settings) -> Letter:
     domain = urlsplit(settings.base_url).hostname or "localhost"
     context = DeletionNote(
         public_id=request.public_id,
@@ -123,7 +121,7 @@ def forget_request(
     reached_site = [m for m in messages if m.kind == SITE_EMAIL and m.status in (SENT, SENDING)]
     remove_messages(session, messages, settings=settings, removed=removed)
     if reached_site and request.routed_to:
-        note = _note_to_site(request, reached_site[0], settings=settings, now=now)
+        note = _note_to_site(request, reached_site[0], settings)
         enqueue(session, note, sender=settings.mail_from, now=now)
         removed.notes_to_sites += 1
     session.delete(request)
@@ -151,10 +149,3 @@ def erase_person(session: Session, email: str, *, settings: Settings, now: dt.da
     session.flush()
     log.info("erasure: %s", removed)
     return removed
-
-
-def erase_request_owner(
-    session: Session, request: ContactRequest, *, settings: Settings, now: dt.datetime
-) -> Removed:
-    """`erase_person` for the patient who made this request (the admin area's action)."""
-    return erase_person(session, request.email, settings=settings, now=now)
