@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from fastapi import Request, Response
 from fastapi.templating import Jinja2Templates
 
 from app.geo.places import GEONAMES_CREDIT
-from app.privacy.masking import mask_email, mask_name, mask_phone
+from app.masking import mask_email, mask_name, mask_phone
 from app.resources import TEMPLATE_DIR
 from app.studies.rules import is_fictional
 
@@ -85,3 +86,13 @@ def make_templates() -> Jinja2Templates:
     env.globals["is_demo_study"] = is_fictional
     env.globals["mask_name"] = mask_name
     return templates
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> Response:
+    """A page from the app's templates (every public page is rendered through this)."""
+    response: Response = request.app.state.templates.TemplateResponse(
+        request, name, context, status_code=status_code
+    )
+    return response

@@ -7,7 +7,7 @@ token. Personal data of patients is shown here and nowhere else.
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from typing import Annotated, Literal
 
 from email_validator import EmailNotValidError
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -171,12 +171,8 @@ def requests_list(
         query = query.where(ContactRequest.site_id == site_id)
     if state in STATES:
         query = query.where(request_state() == state)
-    paged = paginate(
-        session,
-        query,
-        page=page,
-        order_by=[ContactRequest.created_at.desc(), ContactRequest.id.desc()],
-    )
+    newest_first = [ContactRequest.created_at.desc(), ContactRequest.id.desc()]
+    paged = paginate(session, query, page=page, order_by=newest_first)
     filters = {
         "study": study,
         "site": site,
@@ -301,12 +297,8 @@ def outbox(
         query = query.where(OutboxMessage.status == status)
     else:
         status = ""
-    paged = paginate(
-        session,
-        query,
-        page=page,
-        order_by=[OutboxMessage.created_at.desc(), OutboxMessage.id.desc()],
-    )
+    newest_first = [OutboxMessage.created_at.desc(), OutboxMessage.id.desc()]
+    paged = paginate(session, query, page=page, order_by=newest_first)
     context = {
         "admin": admin,
         "rows": paged.rows,
@@ -319,10 +311,16 @@ def outbox(
     return render(request, "admin/outbox.html", context)
 
 
-@router.post("/outbox/{message_id}/retry")
-def retry(
+# What an administrator may do with a failed message: send it again (a fresh attempt
+# budget), or close it unsent (its content and addresses are deleted).
+FAILED_MESSAGE_ACTIONS = {"retry": retry_failed, "resolve": resolve_failed}
+
+
+@router.post("/outbox/{message_id}/{action}")
+def failed_message_action(
     request: Request,
     message_id: Id,
+    action: Literal["retry", "resolve"],
     admin: Admin,
     session: DbSession,
     back: Annotated[str, Form(max_length=500)] = "/admin/outbox",
@@ -330,25 +328,8 @@ def retry(
     with write_transaction(session):
         message = get_or_404(session, OutboxMessage, message_id, for_update=True)
         if message.status == FAILED:
-            retry_failed(session, message, now=now())
-            record(session, admin, "outbox.retry", f"outbox_message:{message.id}")
-    return RedirectResponse(safe_next(back), status_code=303)
-
-
-@router.post("/outbox/{message_id}/resolve")
-def resolve(
-    request: Request,
-    message_id: Id,
-    admin: Admin,
-    session: DbSession,
-    back: Annotated[str, Form(max_length=500)] = "/admin/outbox",
-) -> Response:
-    """Close a failed message without sending it; its content and addresses are deleted."""
-    with write_transaction(session):
-        message = get_or_404(session, OutboxMessage, message_id, for_update=True)
-        if message.status == FAILED:
-            resolve_failed(session, message, now=now())
-            record(session, admin, "outbox.resolve", f"outbox_message:{message.id}")
+            FAILED_MESSAGE_ACTIONS[action](session, message, now=now())
+            record(session, admin, f"outbox.{action}", f"outbox_message:{message.id}")
     return RedirectResponse(safe_next(back), status_code=303)
 
 

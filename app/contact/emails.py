@@ -126,12 +126,11 @@ class DeletionNote(EmailContext):
 
     @classmethod
     def sample(cls) -> Self:
+        """The deletion note for ContactEmail's sample request."""
+        like = ContactEmail.sample()
+        site_email = "<contact-sample-reference.site@trialfinder.example>"
+        study, patient = like.study, like.request
         return cls(
-            public_id="sample-reference",
-            nct_id="NCT90000001",
-            study_title="A fictional study of breathing exercises",
-            site_name="Lakeside Example Clinic, Evanston, Illinois, United States",
-            sent_on=dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC),
-            original_message_id="<contact-sample-reference.site@trialfinder.example>",
-            site_url="https://trialfinder.example",
-        )
+            patient.public_id, study.nct_id, study.brief_title, like.site_name,
+            patient.created_at, site_email, like.site_url,
+        )  # fmt: skip

@@ -133,14 +133,8 @@ def prepare_contact_request(
         routing=routing.kind,
         routed_to=routing.address,
     )
-    emails = compose_emails(
-        request=request,
-        study=study,
-        site=site,
-        routing=routing,
-        settings=settings,
-        access_url=f"{settings.base_url.rstrip('/')}/requests/{token}",
-    )
+    access_url = f"{settings.base_url.rstrip('/')}/requests/{token}"
+    emails = compose_emails(request, study, site, routing, settings, access_url=access_url)
     return Prepared(request, emails)
 
 
@@ -201,12 +195,12 @@ def submit_contact_request(
 
 
 def compose_emails(
-    *,
     request: ContactRequest,
     study: Study,
     site: Site | None,
     routing: Routing,
     settings: Settings,
+    *,
     access_url: str | None = None,
     site_email_only: bool = False,
 ) -> list[Letter]:
@@ -270,11 +264,6 @@ def queue_emails(
 ) -> None:
     """Write and queue the request's emails now (an administrator routing it again)."""
     emails = compose_emails(
-        request=request,
-        study=study,
-        site=site,
-        routing=routing,
-        settings=settings,
-        site_email_only=site_email_only,
+        request, study, site, routing, settings, site_email_only=site_email_only
     )
     _enqueue(session, emails, request=request, settings=settings, now=now)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
@@ -38,6 +38,7 @@ from app.studies.rules import NOT_YET_RECRUITING
 from app.studies.search import related_studies
 from app.studies.sites import count_sites, nearest_sites, wanted_site
 from app.studies.views import location_query, origin_or_none, study_or_404
+from app.templating import render
 
 router = APIRouter(include_in_schema=False)  # pages, not API: kept out of /docs
 log = logging.getLogger("trialfinder.contact")
@@ -53,15 +54,6 @@ UNAVAILABLE_MESSAGE = (
 )
 
 Option = tuple[Site | None, float | None]
-
-
-def _render(
-    request: Request, name: str, context: dict[str, Any], status_code: int = 200
-) -> Response:
-    response: Response = request.app.state.templates.TemplateResponse(
-        request, name, context, status_code=status_code
-    )
-    return response
 
 
 @dataclass(frozen=True)
@@ -162,7 +154,7 @@ def _form_page(
         "common_languages": COMMON_LANGUAGES,
         "all_languages": ALL_LANGUAGES,
     }
-    response = _render(request, "contact/form.html", context, status_code=status_code)
+    response = render(request, "contact/form.html", context, status_code=status_code)
     csrf.set_cookie(request, response, nonce)
     response.headers["Cache-Control"] = "no-store"
     if retry_after is not None:
@@ -183,7 +175,7 @@ def _closed_page(
         "related": related_studies(session, study, origin=origin),
         "place_query": location_query(request) if origin else "",
     }
-    return _render(request, "contact/closed.html", context)
+    return render(request, "contact/closed.html", context)
 
 
 @router.get("/studies/{nct_id}/contact", response_class=HTMLResponse)
@@ -285,12 +277,12 @@ def contact_confirmation(request: Request, public_id: str, session: DbSession) -
             select(ContactRequest).where(ContactRequest.public_id == public_id)
         )
     if contact is None:
-        return _render(request, "errors/404.html", {}, status_code=404)
-    response = _render(request, "contact/confirmation.html", {"contact": contact})
+        return render(request, "errors/404.html", {}, status_code=404)
+    response = render(request, "contact/confirmation.html", {"contact": contact})
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 @router.get("/notifications", response_class=HTMLResponse)
 def notifications(request: Request) -> Response:
-    return _render(request, "contact/notifications.html", {})
+    return render(request, "contact/notifications.html", {})

@@ -13,7 +13,6 @@ import datetime as dt
 import json
 import logging
 import re
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -28,6 +27,7 @@ from app.db import empty_write_ahead_log, write_transaction
 from app.deps import DbSession
 from app.outbox.models import OutboxMessage
 from app.privacy.erasure import SITE_EMAIL, Removed, forget_request
+from app.templating import render
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("trialfinder.privacy")
@@ -42,20 +42,9 @@ def _find(session: Session, token: str, *, for_update: bool = False) -> ContactR
     return session.scalar(query.with_for_update() if for_update else query)
 
 
-def _render(
-    request: Request, name: str, context: dict[str, Any], status_code: int = 200
-) -> Response:
-    response: Response = request.app.state.templates.TemplateResponse(
-        request, name, context, status_code=status_code
-    )
-    return response
-
-
-def _gone(request: Request) -> Response:
-    settings = request.app.state.settings
-    return _render(
-        request, "privacy/request_gone.html", {"days": settings.retention_days}, status_code=404
-    )
+def _gone(request: Request, status_code: int = 404) -> Response:
+    days = request.app.state.settings.retention_days
+    return render(request, "privacy/request_gone.html", {"days": days}, status_code=status_code)
 
 
 def _site_email(session: Session, contact: ContactRequest) -> OutboxMessage | None:
@@ -86,7 +75,7 @@ def _page(
         "csrf_token": csrf_token,
         "error": error,
     }
-    response = _render(request, "privacy/request.html", context, status_code=status_code)
+    response = render(request, "privacy/request.html", context, status_code=status_code)
     csrf.set_cookie(request, response, nonce)
     return response
 
@@ -95,7 +84,7 @@ def _page(
 def request_withdrawn(request: Request) -> Response:
     """After withdrawing (declared before /requests/{token}, which would take the path)."""
     told = request.query_params.get("told") == "1"
-    return _render(request, "privacy/withdrawn.html", {"told": told})
+    return render(request, "privacy/withdrawn.html", {"told": told})
 
 
 @router.get("/requests/{token}", response_class=HTMLResponse, name="my_request")
@@ -152,10 +141,12 @@ def my_request_copy(request: Request, token: str, session: DbSession) -> Respons
 @csrf.shows_form_again
 def withdraw_request(request: Request, token: str, session: DbSession) -> Response:
     contact = _find(session, token)
+    if csrf.failed(request):
+        if contact is None:
+            return _gone(request, status_code=403)
+        return _page(request, session, contact, token, error=CSRF_MESSAGE, status_code=403)
     if contact is None:
         return _gone(request)
-    if csrf.failed(request):
-        return _page(request, session, contact, token, error=CSRF_MESSAGE, status_code=403)
     settings, now = request.app.state.settings, dt.datetime.now(dt.UTC)
     removed = Removed()
     with write_transaction(session):

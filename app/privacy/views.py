@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from app.config import Settings
 from app.contact.consent import CONSENT_VERSION, wording
+from app.templating import render
 
 router = APIRouter(include_in_schema=False)  # a page, not API: kept out of /docs
 
@@ -20,7 +21,4 @@ def privacy(request: Request) -> Response:
         "retention_days": settings.retention_days,
         "privacy_contact_email": settings.privacy_contact_email,
     }
-    response: Response = request.app.state.templates.TemplateResponse(
-        request, "privacy.html", context
-    )
-    return response
+    return render(request, "privacy.html", context)

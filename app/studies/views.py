@@ -28,6 +28,7 @@ from app.studies.search import (
     search_studies,
 )
 from app.studies.sites import count_sites, nearest_sites, site_countries, wanted_site
+from app.templating import render
 
 router = APIRouter(include_in_schema=False)  # pages, not API: kept out of /docs
 
@@ -82,19 +83,9 @@ def location_query(request: Request) -> str:
     return urlencode(keep)
 
 
-def _render(
-    request: Request, name: str, context: dict[str, Any], status_code: int = 200
-) -> Response:
-    templates = request.app.state.templates
-    response: Response = templates.TemplateResponse(request, name, context, status_code=status_code)
-    return response
-
-
 @router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def home(request: Request) -> Response:
-    return _render(
-        request, "studies/home.html", {"form": {}, "errors": {}, "radii": RADIUS_CHOICES}
-    )
+    return render(request, "studies/home.html", {"form": {}, "errors": {}, "radii": RADIUS_CHOICES})
 
 
 @router.get("/studies", response_class=HTMLResponse)
@@ -119,7 +110,7 @@ def results(request: Request, session: DbSession) -> Response:
                 errors[problem.field] = problem.message
                 context["place_options"] = problem.options
         context["errors"] = errors
-        return _render(request, "studies/results.html", context, status_code=422)
+        return render(request, "studies/results.html", context, status_code=422)
     context["params"] = params
     try:
         origin = resolve_origin(params)
@@ -127,13 +118,13 @@ def results(request: Request, session: DbSession) -> Response:
         problem = PlaceProblem.of(exc)
         context["errors"] = {problem.field: problem.message}
         context["place_options"] = problem.options
-        return _render(request, "studies/results.html", context, status_code=422)
+        return render(request, "studies/results.html", context, status_code=422)
     result = search_studies(session, params, origin=origin)
     if params.page > result.pages and result.total:
         context["errors"] = {"page": FIELD_MESSAGES["page"]}
-        return _render(request, "studies/results.html", context, status_code=422)
+        return render(request, "studies/results.html", context, status_code=422)
     context.update(result=result, origin=origin, place_query=_place_query(params, origin))
-    return _render(request, "studies/results.html", context)
+    return render(request, "studies/results.html", context)
 
 
 def _place_query(params: SearchParams, origin: Place | None) -> str:
@@ -261,7 +252,7 @@ def study_page(request: Request, nct_id: str, session: DbSession) -> Response:
         "sex_label": sex_label(study.sex),
         "related": related_studies(session, study, origin=origin),
     }
-    return _render(request, "studies/study.html", context)
+    return render(request, "studies/study.html", context)
 
 
 def _sites_url(request: Request, study: Study, place_query: str, **params: str) -> str:
@@ -285,7 +276,7 @@ def study_sites(request: Request, nct_id: str, session: DbSession) -> Response:
     pages = max(1, -(-total // SITES_PAGE_SIZE))
     page = whole_number(request.query_params.get("page", "1"), maximum=pages) or 0
     if not 1 <= page <= pages:
-        return _render(request, "errors/404.html", {}, status_code=404)
+        return render(request, "errors/404.html", {}, status_code=404)
     place_query = location_query(request) if origin else ""
     sites = nearest_sites(
         session,
@@ -312,7 +303,7 @@ def study_sites(request: Request, nct_id: str, session: DbSession) -> Response:
         "place_note": place_note,
         "place_query": place_query,
     }
-    return _render(request, "studies/sites.html", context)
+    return render(request, "studies/sites.html", context)
 
 
 @router.get("/studies/{nct_id}/summary", response_class=HTMLResponse)
@@ -339,9 +330,9 @@ def study_summary(request: Request, nct_id: str, session: DbSession) -> Response
         "place_query": location_query(request) if origin else "",
         "today": dt.datetime.now(dt.UTC).date().strftime("%d %B %Y").lstrip("0"),
     }
-    return _render(request, "studies/summary.html", context)
+    return render(request, "studies/summary.html", context)
 
 
 @router.get("/learn", response_class=HTMLResponse)
 def learn(request: Request) -> Response:
-    return _render(request, "help/learn.html", {})
+    return render(request, "help/learn.html", {})

@@ -26,7 +26,7 @@ from app.crypto import KeyProblem, Vault
 from app.keycheck import DATA_CHECK, KeyCheck, check_keys
 from app.main import create_app
 from app.outbox.models import OutboxMessage
-from app.rotation import encrypted_columns
+from app.rotation import encrypted_columns, rotate_all
 from app.studies.models import Study
 from tests import factories as f
 from tests.conftest import NOW, load
@@ -151,24 +151,28 @@ def test_rotate_key_re_encrypts_everything_under_the_newest_key(
     new = Fernet.generate_key().decode()
     rotating = settings.model_copy(update={"data_key": f"{new},{old.data_keys[0]}"})
     crypto.install(rotating.vault())
+    try:
+        assert cmd_rotate_key(argparse.Namespace(), rotating) == 0
+        assert "the older keys can now be removed" in capsys.readouterr().out
 
-    assert cmd_rotate_key(argparse.Namespace(), rotating) == 0
-    assert "the older keys can now be removed" in capsys.readouterr().out
-
-    only_new = Vault.of(new, rotating.lookup_key or "")
-    crypto.install(only_new)
-    with committed_sessionmaker() as session:
-        stored = session.get(ContactRequest, request_id)
-        assert stored is not None
-        assert stored.first_name == "Rotina"
-        for message in session.scalars(select(OutboxMessage)):
-            assert message.body_text
-        check_keys(committed_sessionmaker, only_new)  # the check value moved too
-        raw = session.execute(
-            text("SELECT first_name FROM contact_requests WHERE id = :id"), {"id": request_id}
-        ).scalar_one()
-    with pytest.raises(KeyProblem):
-        Vault.of(old.data_keys[0], rotating.lookup_key or "").decrypt(raw)
+        only_new = Vault.of(new, rotating.lookup_key or "")
+        crypto.install(only_new)
+        with committed_sessionmaker() as session:
+            stored = session.get(ContactRequest, request_id)
+            assert stored is not None
+            assert stored.first_name == "Rotina"
+            for message in session.scalars(select(OutboxMessage)):
+                assert message.body_text
+            check_keys(committed_sessionmaker, only_new)  # the check value moved too
+            raw = session.execute(
+                text("SELECT first_name FROM contact_requests WHERE id = :id"), {"id": request_id}
+            ).scalar_one()
+        with pytest.raises(KeyProblem):
+            Vault.of(old.data_keys[0], rotating.lookup_key or "").decrypt(raw)
+    finally:
+        # Rotate back, so the database opens with the run's key again for the next tests.
+        back = Vault((old.data_keys[0], new), rotating.lookup_key or "")
+        rotate_all(committed_sessionmaker, back)
 
 
 def test_every_encrypted_column_is_found_for_rotation() -> None:

@@ -41,7 +41,7 @@ class Person:
 
 MARISOL = Person("Marisol", "Quimby", "marisol.quimby@example.net", "+12024561111")
 TOBIAS = Person("Tobias", "Wren", "tobias.wren@example.com", "+13125550188")
-# How the lists show Marisol (app/privacy/masking.py).
+# How the lists show Marisol (app/masking.py).
 MARISOL_MASKED = ("m•••@e•••.net", "+1•••11", "Marisol Q.")
 
 
