@@ -101,6 +101,8 @@ def test_the_contact_form_can_be_completed_with_the_keyboard_alone(
     page.keyboard.press("Tab")
     assert active() == "consent"
     page.keyboard.press("Space")
+    page.keyboard.press("Tab")  # past the link to the privacy page, read before sending
+    assert page.evaluate("document.activeElement.pathname") == "/privacy"
     page.keyboard.press("Tab")
     with page.expect_navigation():
         page.keyboard.press("Enter")
