@@ -14,10 +14,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from email_validator import EmailNotValidError
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from app import crypto
+from app.addresses import mail_address
 from app.config import Settings, get_settings
 from app.ctgov.importer import ImportReport, RawRecord, import_records, read_records
 from app.daily import daily_jobs, purge_everything
@@ -204,6 +206,11 @@ def cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
     from app.admin.auth import audit
     from app.privacy.erasure import erase_person
 
+    try:
+        mail_address(args.email)
+    except EmailNotValidError as error:
+        print(f"trialfinder: {args.email!r} is not an email address: {error}", file=sys.stderr)
+        return 2
     prepare_database(settings)
     now = dt.datetime.now(dt.UTC)
     sessions = session_factory(settings)
@@ -460,6 +467,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         status: int = args.func(args, settings)
     except (DatabaseNotReady, crypto.KeyProblem) as exc:
         print(f"trialfinder: {exc}", file=sys.stderr)
+        if isinstance(exc, crypto.KeyProblem) and not (settings.data_key and settings.lookup_key):
+            print(
+                f"trialfinder: the keys not set in the environment were read from (or made in) "
+                f"{settings.key_dir}/data.key and {settings.key_dir}/lookup.key",
+                file=sys.stderr,
+            )
         return 1
     return status
 

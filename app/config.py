@@ -74,6 +74,11 @@ class Settings(BaseSettings):
                 )
             if not self.base_url.startswith("https://"):
                 raise ValueError("TRIALFINDER_BASE_URL must be https:// in production")
+            if self.email_backend == "console":
+                raise ValueError(
+                    "TRIALFINDER_EMAIL_BACKEND=console prints whole emails, with patients' "
+                    "details, to the logs: use smtp (or file) in production"
+                )
             if not self.data_key or not self.lookup_key:
                 raise ValueError(
                     "TRIALFINDER_DATA_KEY and TRIALFINDER_LOOKUP_KEY must be set when "

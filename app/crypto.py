@@ -36,6 +36,8 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import Dialect, Text
 from sqlalchemy.types import TypeDecorator
 
+from app.files import owner_only, owner_only_folder
+
 DATA_KEY_FILE = "data.key"
 LOOKUP_KEY_FILE = "lookup.key"
 
@@ -116,13 +118,14 @@ class Vault:
 
 def load_or_make_keys(folder: Path) -> tuple[str, str]:
     """Development keys from `folder`, made on first run, owner-only (0700 folder, 0600 files)."""
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    owner_only_folder(folder)
     keys = []
     for name in (DATA_KEY_FILE, LOOKUP_KEY_FILE):
         path = folder / name
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
+            owner_only(path)
             keys.append(path.read_text().strip())
             continue
         with os.fdopen(fd, "w") as out:

@@ -12,7 +12,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from app.config import Settings, get_settings
+from app.files import create_owner_only, owner_only, owner_only_folder
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -227,12 +228,15 @@ def write_transaction(session: Session) -> Iterator[Session]:
         yield session
 
 
-def create_owner_only(path: Path) -> None:
-    """Create the SQLite file (and its folder) readable by the owner only: it holds
-    personal data. SQLite gives its -wal and -shm files the database file's mode."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with suppress(FileExistsError):
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+def _sqlite_files_owner_only(path: Path) -> None:
+    """The database holds personal data: the file, and the folder when this makes it, are
+    the owner's only. SQLite gives its -wal and -shm files the database file's mode; ones
+    left by an earlier version are tightened too."""
+    if not path.parent.exists():
+        owner_only_folder(path.parent)
+    create_owner_only(path)
+    for suffix in ("-wal", "-shm"):
+        owner_only(Path(f"{path}{suffix}"))
 
 
 def make_engine(
@@ -244,7 +248,7 @@ def make_engine(
         path = url.split("///", 1)[-1]
         memory = not path or path == ":memory:"
         if not memory:
-            create_owner_only(Path(path))
+            _sqlite_files_owner_only(Path(path))
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "factory": _SQLiteConnection},

@@ -38,7 +38,9 @@ def _rotate_table(
     rotated, after = 0, None
     while True:
         with sessions() as session, write_transaction(session):
-            query = select(key, *raw).order_by(key).limit(BATCH)
+            # Locked: a worker that clears a delivered message's content meanwhile must not
+            # see it written back; it waits for this batch, or this batch waits for it.
+            query = select(key, *raw).order_by(key).limit(BATCH).with_for_update()
             if after is not None:
                 query = query.where(key > after)
             rows = session.execute(query).all()

@@ -84,6 +84,7 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+UNKNOWN_ACCOUNT = "(no such account)"
 ACCOUNT_LIMIT = ratelimit.Limit("login-account", MAX_FAILURES_PER_ACCOUNT, THROTTLE_WINDOW)
 ADDRESS_LIMIT = ratelimit.Limit("login-address", MAX_FAILURES_PER_ADDRESS, THROTTLE_WINDOW)
 
@@ -153,7 +154,10 @@ def record_login(
     Runs in the caller's writing transaction; the account is read again there, so a
     password changed meanwhile is not overwritten by a rehash.
     """
-    session.add(LoginAttempt(email=check.account, address=address[:64], at=now, success=ok))
+    # Whatever was typed is kept only when it names an account: people type passwords and
+    # other people's addresses into that field.
+    account = check.account if check.user is not None else UNKNOWN_ACCOUNT
+    session.add(LoginAttempt(email=account, address=address[:64], at=now, success=ok))
     if not ok or check.user is None:
         return None
     for held in _held(session, check.account, address, now):

@@ -205,7 +205,8 @@ def request_detail(request: Request, request_id: Id, admin: Admin, session: DbSe
     state = session.scalar(select(request_state()).where(ContactRequest.id == contact.id))
     with write_transaction(session):
         # Who saw a patient's details, and when: opening a request is on the record.
-        record(session, admin, "request.open", f"contact_request:{contact.id}")
+        # Named by the public reference: ids can be used again after a deletion (SQLite).
+        record(session, admin, "request.open", f"contact_request:{contact.public_id}")
     context = {
         "admin": admin,
         "contact": contact,
@@ -255,7 +256,7 @@ def reroute(request: Request, request_id: Id, admin: Admin, session: DbSession) 
                     session,
                     admin,
                     "request.reroute",
-                    f"contact_request:{contact.id}",
+                    f"contact_request:{contact.public_id}",
                     routing=routing.kind,
                 )
     return RedirectResponse(f"/admin/requests/{request_id}", status_code=303)

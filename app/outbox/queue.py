@@ -23,6 +23,7 @@ from app.outbox.models import FAILED, QUEUED, RESOLVED, SENDING, SENT, OutboxMes
 from app.outbox.retry import RetryPolicy
 
 LOST_LEASE = "lost-lease"
+GONE = "gone"  # the message was deleted (erased, withdrawn) while it was being sent
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,9 @@ def record_outcome(
     claimed again leaves it to the newer claim.
     """
     row = session.get(OutboxMessage, claimed.id, with_for_update=True, populate_existing=True)
-    if row is None or row.status != SENDING or row.leased_by != worker:
+    if row is None:
+        return GONE
+    if row.status != SENDING or row.leased_by != worker:
         return LOST_LEASE
     if error is None:
         row.status, row.sent_at, row.last_error = SENT, now, None

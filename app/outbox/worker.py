@@ -26,7 +26,7 @@ from app.db import DATABASE_UNAVAILABLE, writing
 from app.jobs import DailyJob
 from app.outbox.email.senders import DeliveryError, OutgoingEmail, Sender
 from app.outbox.models import FAILED, SENT
-from app.outbox.queue import LOST_LEASE, Claimed, claim, record_outcome, renew_lease
+from app.outbox.queue import GONE, LOST_LEASE, Claimed, claim, record_outcome, renew_lease
 from app.outbox.retry import RetryPolicy
 
 log = logging.getLogger("trialfinder.worker")
@@ -124,6 +124,9 @@ class Worker:
                         item.id,
                         error.smtp_code if error else None,
                     )
+                elif status == GONE:
+                    # Erased while we sent it: whatever copy the backend keeps goes too.
+                    self.sender.forget(item.email.message_id)
                 elif status != LOST_LEASE:
                     counts.retried += 1
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from app import csrf
 from app.contact.consent import wording
+from app.contact.languages import language_name
 from app.contact.models import ContactRequest
 from app.contact.service import access_key
 from app.db import empty_write_ahead_log, write_transaction
@@ -70,6 +71,7 @@ def _page(
         "token": token,
         "site_email": _site_email(session, contact),
         "consent_wording": wording(contact.consent_version),
+        "language": language_name(contact.language) if contact.language else None,
         "purge_on": contact.created_at
         + dt.timedelta(days=request.app.state.settings.retention_days),
         "csrf_token": csrf_token,
@@ -112,7 +114,7 @@ def my_request_copy(request: Request, token: str, session: DbSession) -> Respons
             "last_name": contact.last_name,
             "email": contact.email,
             "phone": contact.phone,
-            "preferred_language": contact.language,
+            "preferred_language": language_name(contact.language) if contact.language else None,
         },
         "consent": {
             "given_at": contact.consent_at.isoformat(),

@@ -55,7 +55,7 @@ def purge(sessions: sessionmaker[Session], *, settings: Settings, now: dt.dateti
             )
             for request in old:
                 _count(session, request)
-                # No note to the site: it was told when it got the request how long we keep it.
+                # No note to the site: its own retention rules cover the copy it was sent.
                 messages = list(
                     session.scalars(
                         select(OutboxMessage).where(OutboxMessage.contact_request_id == request.id)

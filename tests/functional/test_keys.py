@@ -233,3 +233,53 @@ def test_the_mail_folder_and_its_files_are_owner_only(tmp_path: Path) -> None:
     assert mode(folder) == 0o700
     (written,) = folder.iterdir()
     assert mode(written) == 0o600
+
+
+def test_files_left_world_readable_by_an_earlier_version_are_tightened(tmp_path: Path) -> None:
+    from app.cli import upgrade_database
+    from app.outbox.email.senders import FileSender, OutgoingEmail
+
+    folder = tmp_path / "var"
+    settings = Settings(
+        env="test",
+        database_url=f"sqlite:///{folder / 'trialfinder.db'}",
+        key_dir=str(folder),
+        data_key=None,
+        lookup_key=None,
+        _env_file=None,
+    )
+    folder.mkdir(mode=0o755)
+    (folder / "trialfinder.db").touch(mode=0o644)
+    (folder / "mail").mkdir(mode=0o755)
+    for path in (folder, folder / "mail"):
+        path.chmod(0o755)
+    (folder / "trialfinder.db").chmod(0o644)
+    settings.vault()  # makes the keys, and tightens their folder
+    upgrade_database(settings)
+    FileSender(folder / "mail").send(
+        OutgoingEmail(
+            message_id="<m2@example.org>",
+            sender="TrialFinder <no-reply@example.org>",
+            to=("ana@example.com",),
+            subject="Your contact request",
+            text="Dear Ana",
+        )
+    )
+    assert mode(folder) == 0o700
+    assert mode(folder / "mail") == 0o700
+    for path in folder.iterdir():
+        assert mode(path) & 0o077 == 0, path
+
+
+def test_production_refuses_the_console_backend() -> None:
+    key = Fernet.generate_key().decode()
+    with pytest.raises(ValidationError, match="console prints whole emails"):
+        Settings(
+            env="production",
+            secret_key="s" * 40,
+            base_url="https://trials.example.org",
+            data_key=key,
+            lookup_key=key,
+            email_backend="console",
+            _env_file=None,
+        )

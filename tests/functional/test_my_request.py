@@ -153,7 +153,7 @@ def test_the_copy_is_a_json_file_of_what_was_typed(
         "last_name": TYPED["last_name"],
         "email": TYPED["email"],
         "phone": STORED_PHONE,
-        "preferred_language": TYPED["language"],
+        "preferred_language": "Portuguese",
     }
     assert copy["reference"] == request.public_id
     assert copy["study"] == {"nct_id": request.nct_id, "title": STUDY_TITLE}

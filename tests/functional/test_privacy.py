@@ -28,11 +28,12 @@ from app.cli import cmd_erase, cmd_purge, upgrade_database
 from app.config import Settings
 from app.contact.consent import CONSENT_VERSION, wording
 from app.contact.models import ContactCount, ContactRequest
-from app.db import empty_write_ahead_log, make_engine
+from app.db import empty_write_ahead_log, make_engine, write_transaction
 from app.main import create_app
-from app.outbox.email.senders import FileSender, MemorySender, SmtpSender
+from app.outbox.email.senders import FileSender, MemorySender, OutgoingEmail, SmtpSender
 from app.outbox.models import FAILED, SENT, OutboxMessage
 from app.outbox.worker import Worker
+from app.privacy.erasure import erase_person
 from app.privacy.retention import purge
 from app.studies.models import Study
 from tests import factories as f
@@ -550,3 +551,89 @@ def test_a_withdrawal_racing_the_worker_never_leaves_the_site_with_details_unask
             select(OutboxMessage).where(OutboxMessage.kind == "contact_deletion")
         ).all()
     assert len(notes) == len(delivered_to_site)
+
+
+def test_a_message_erased_while_the_file_backend_writes_it_leaves_no_file(
+    web: TestClient,
+    study_ids: tuple[str, int],
+    committed_sessionmaker: sessionmaker[Session],
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    config = settings.model_copy(update={"mail_dir": str(tmp_path)})
+    submit(web, *study_ids)
+
+    class EraseDuringSend(FileSender):
+        def send(self, email: OutgoingEmail) -> None:
+            if email.to == (SITE_ADDRESS,):
+                with committed_sessionmaker() as session, write_transaction(session):
+                    erase_person(session, EMAIL, settings=config, now=dt.datetime.now(dt.UTC))
+            super().send(email)
+
+    Worker(committed_sessionmaker, EraseDuringSend(tmp_path), config).run_once()
+    # The site's email went out while it was being erased: a note asks the site to delete it,
+    # and no copy stays in the mail folder.
+    left = [path.name for path in tmp_path.glob("*.eml")]
+    assert not any(name.startswith("contact-") for name in left), left
+    with committed_sessionmaker() as session:
+        kinds = [m.kind for m in session.scalars(select(OutboxMessage))]
+    assert kinds == ["contact_deletion"]
+
+
+def test_rotating_keys_while_the_worker_delivers_never_brings_content_back(
+    web: TestClient,
+    study_ids: tuple[str, int],
+    committed_sessionmaker: sessionmaker[Session],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cryptography.fernet import Fernet
+
+    from app import crypto
+    from app.crypto import Vault
+    from app.rotation import rotate_all
+
+    submit(web, *study_ids)
+    old = crypto.vault()
+    new = Fernet.generate_key().decode()
+    keys = Vault((new, old.data_keys[0]), settings.lookup_key or "")
+    crypto.install(keys)
+    worker = Worker(committed_sessionmaker, MemorySender(), settings)
+    racer = threading.Thread(target=worker.run_once)
+    real_rotate = Vault.rotate
+    calls: list[str] = []
+
+    def rotate_while_the_worker_runs(self: Vault, token: str) -> str:
+        calls.append(token)
+        # The request's five values come first; the sixth is the first email's.
+        if len(calls) == 6:
+            racer.start()
+            racer.join(3)  # it waits for the locked rows, or delivers before they are read
+        return real_rotate(self, token)
+
+    monkeypatch.setattr(Vault, "rotate", rotate_while_the_worker_runs)
+    try:
+        rotate_all(committed_sessionmaker, keys)
+        racer.join(15)
+        assert not racer.is_alive()
+        # Delivered meanwhile (SQLite: after the rotation; PostgreSQL: it skipped the locked
+        # rows) or now: a delivered message never gets its content back.
+        worker.run_once()
+        with committed_sessionmaker() as session:
+            rows = session.scalars(select(OutboxMessage)).all()
+            assert [m.status for m in rows] == [SENT, SENT]
+            content = [(m.body_text, m.recipients, m.subject) for m in rows]
+            assert content == [(None, None, None)] * 2
+    finally:
+        monkeypatch.undo()
+        rotate_all(
+            committed_sessionmaker, Vault((old.data_keys[0], new), settings.lookup_key or "")
+        )
+        crypto.install(old)
+
+
+def test_erase_refuses_what_is_not_an_email_address(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cmd_erase(argparse.Namespace(email="not an address"), settings) == 2
+    assert "is not an email address" in capsys.readouterr().err

@@ -47,7 +47,7 @@ def environment(
     monkeypatch: pytest.MonkeyPatch, empty_database: str
 ) -> Iterator[pytest.MonkeyPatch]:
     monkeypatch.setenv("TRIALFINDER_DATABASE_URL", empty_database)
-    monkeypatch.setenv("TRIALFINDER_EMAIL_BACKEND", "console")
+    monkeypatch.setenv("TRIALFINDER_EMAIL_BACKEND", "file")
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
 
     def never_serve(*args: object, **kwargs: object) -> None:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Protocol, Self, TextIO
 
 from app.config import Settings
+from app.files import owner_only_folder
 
 log = logging.getLogger("trialfinder.outbox.email")
 
@@ -165,6 +166,11 @@ class Sender(Protocol):
         """
         ...
 
+    def forget(self, message_id: str) -> None:
+        """Remove any copy this backend keeps of a message, which was erased while it was
+        being sent. A mail server's copy cannot be called back; a file can."""
+        ...
+
 
 class FileSender:
     """Writes each message to `<directory>/<safe name>.eml`, for development and demos.
@@ -188,7 +194,7 @@ class FileSender:
         data = email.to_message().as_bytes()
         path = self.path_for(email.message_id)
         try:
-            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            owner_only_folder(self.directory)
             fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".", suffix=".tmp")
             try:
                 with os.fdopen(fd, "wb") as fh:
@@ -205,6 +211,9 @@ class FileSender:
             raise DeliveryError(f"cannot write {path}: {exc}", transient=True) from exc
         log.info("email %s written to %s", email.message_id, path.name)
 
+    def forget(self, message_id: str) -> None:
+        self.path_for(message_id).unlink(missing_ok=True)
+
 
 class ConsoleSender:
     """Prints each message to a text stream (standard output by default), for development."""
@@ -220,6 +229,9 @@ class ConsoleSender:
         stream.write("-" * 72 + "\n")
         stream.flush()
 
+    def forget(self, message_id: str) -> None:
+        """Printed output cannot be taken back."""
+
 
 class MemorySender:
     """Keeps sent emails in `.sent`, for tests; set `.fail_with` to make every send raise it."""
@@ -233,6 +245,9 @@ class MemorySender:
         if self.fail_with is not None:
             raise self.fail_with
         self.sent.append(email)
+
+    def forget(self, message_id: str) -> None:
+        self.sent = [email for email in self.sent if email.message_id != message_id]
 
 
 class SmtpSender:
@@ -393,6 +408,9 @@ class SmtpSender:
         if isinstance(exc, TimeoutError):
             return DeliveryError(f"{where} timed out after {self.timeout:g}s", transient=True)
         return DeliveryError(f"cannot reach {where}: {exc}", transient=True)
+
+    def forget(self, message_id: str) -> None:
+        """A mail server's copy cannot be called back (the site gets a deletion note)."""
 
 
 def _is_transient_code(code: int) -> bool:

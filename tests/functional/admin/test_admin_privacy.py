@@ -144,7 +144,7 @@ def test_opening_a_request_shows_its_details_and_is_audited_each_time(
     for whole in ("Marisol Quimby", MARISOL.email, MARISOL.phone):
         assert whole in page.text, whole
     (opened,) = audit_events(session, "request.open")
-    assert opened.target == f"contact_request:{request.id}"
+    assert opened.target == f"contact_request:{request.public_id}"
     assert opened.actor == EMAIL
 
     client.get(f"/admin/requests/{request.id}")
@@ -277,3 +277,16 @@ def test_the_outbox_masks_recipients_and_delivered_mail_shows_none(
     queued = client.get("/admin/outbox", params={"status": "queued"}).text
     assert queued.count(MARISOL_MASKED[0]) == 1
     assert MARISOL.email not in queued
+
+
+def test_login_attempts_keep_what_was_typed_only_when_it_names_an_account(
+    client: TestClient, session: Session, admin: AdminUser
+) -> None:
+    from app.admin.auth import UNKNOWN_ACCOUNT
+    from app.admin.models import LoginAttempt
+
+    typed = "someone.else@example.net"
+    assert log_in(client, email=typed, password="a wrong guess at it").status_code == 401
+    assert log_in(client, email=EMAIL, password="a wrong guess at it").status_code == 401
+    stored = [a.email for a in session.scalars(select(LoginAttempt).order_by(LoginAttempt.id))]
+    assert stored == [UNKNOWN_ACCOUNT, EMAIL]
