@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 
 from tests.conftest import IN_CI
 from tests.smtp_server import free_port
@@ -42,6 +43,9 @@ PRODUCTION = {
     "TRIALFINDER_ENV": "production",
     "TRIALFINDER_SECRET_KEY": "install-test-" + "k" * 32,
     "TRIALFINDER_BASE_URL": "https://trials.example.org",
+    # Production takes its keys from the environment only.
+    "TRIALFINDER_DATA_KEY": Fernet.generate_key().decode(),
+    "TRIALFINDER_LOOKUP_KEY": Fernet.generate_key().decode(),
 }
 
 

@@ -9,6 +9,8 @@ import email
 import email.policy
 import logging
 import re
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -97,9 +99,17 @@ def raw_database(engine: Engine) -> bytes:
     row of every table, as text.
     """
     if engine.dialect.name == "sqlite":
-        path = Path(str(engine.url.database))
-        files = [path, Path(f"{path}-wal")]
-        return b"".join(p.read_bytes() for p in files if p.exists())
+        # Read by another process: closing a file of the database in this one would drop
+        # the POSIX locks that SQLite's connections here hold on it.
+        path = str(engine.url.database)
+        reader = (
+            "import os, sys\n"
+            "for p in sys.argv[1:]:\n"
+            "    if os.path.exists(p): sys.stdout.buffer.write(open(p, 'rb').read())"
+        )
+        return subprocess.run(  # noqa: S603
+            [sys.executable, "-c", reader, path, f"{path}-wal"], capture_output=True, check=True
+        ).stdout
     chunks = []
     with engine.connect() as conn:
         for table in inspect(conn).get_table_names():
