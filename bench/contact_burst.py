@@ -56,6 +56,7 @@ from urllib.parse import urlencode, urlsplit
 
 import sqlalchemy as sa
 from aiosmtpd.smtp import SMTP
+from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
 
 from app.cli import upgrade_database
@@ -506,8 +507,14 @@ def database(scenario: Scenario, directory: Path) -> Iterator[str]:
         admin.dispose()
 
 
+# One pair of keys for the run, given to this process and every server, so that all of
+# them encrypt and look up personal data alike (a server's own development keys would not
+# open what this process wrote).
+KEYS = {"data_key": Fernet.generate_key().decode(), "lookup_key": Fernet.generate_key().decode()}
+
+
 def _fill(url: str, *, big_study: bool) -> None:
-    settings = Settings(database_url=url, _env_file=None)
+    settings = Settings(database_url=url, _env_file=None, **KEYS)  # type: ignore[arg-type]
     upgrade_database(settings)
     try:
         report = load(settings, records(big_study=big_study))
@@ -531,6 +538,8 @@ def server_env(url: str, smtp_port: int) -> dict[str, str]:
             "TRIALFINDER_SMTP_HOST": HOST,
             "TRIALFINDER_SMTP_PORT": str(smtp_port),
             "TRIALFINDER_WORKER_POLL_SECONDS": "0.2",
+            "TRIALFINDER_DATA_KEY": KEYS["data_key"],
+            "TRIALFINDER_LOOKUP_KEY": KEYS["lookup_key"],
             "PYTHONUNBUFFERED": "1",
         }
     )
