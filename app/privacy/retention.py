@@ -51,6 +51,7 @@ def purge(sessions: sessionmaker[Session], *, settings: Settings, now: dt.dateti
                     .where(ContactRequest.created_at < cutoff)
                     .order_by(ContactRequest.id)
                     .limit(BATCH)
+                    .with_for_update()  # a withdrawal at the same moment waits, or goes first
                 )
             )
             for request in old:
@@ -58,7 +59,9 @@ def purge(sessions: sessionmaker[Session], *, settings: Settings, now: dt.dateti
                 # No note to the site: its own retention rules cover the copy it was sent.
                 messages = list(
                     session.scalars(
-                        select(OutboxMessage).where(OutboxMessage.contact_request_id == request.id)
+                        select(OutboxMessage)
+                        .where(OutboxMessage.contact_request_id == request.id)
+                        .with_for_update()
                     )
                 )
                 remove_messages(session, messages, settings=settings, removed=removed)
@@ -68,9 +71,9 @@ def purge(sessions: sessionmaker[Session], *, settings: Settings, now: dt.dateti
             break
     with sessions() as session, write_transaction(session):
         loose = session.scalars(
-            select(OutboxMessage).where(
-                OutboxMessage.contact_request_id.is_(None), OutboxMessage.created_at < cutoff
-            )
+            select(OutboxMessage)
+            .where(OutboxMessage.contact_request_id.is_(None), OutboxMessage.created_at < cutoff)
+            .with_for_update()
         )
         remove_messages(session, list(loose), settings=settings, removed=removed)
         spent = now - SPENT_LIMITS_AFTER
