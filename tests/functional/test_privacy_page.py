@@ -102,6 +102,8 @@ def test_the_privacy_contact_is_shown_only_when_set(
         "/no-such-page",
         "/learn",
         "/privacy",
+        "/admin/login",
+        "/requests/no-such-link",
     ],
 )
 def test_every_public_page_links_to_the_privacy_page_in_its_footer(
