@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from app.geo.places import GEONAMES_CREDIT
 from app.masking import mask_email, mask_name, mask_phone
 from app.resources import TEMPLATE_DIR
+from app.studies.markdown import to_html
 from app.studies.rules import is_fictional
 
 KM_PER_MILE = 1.609344
@@ -27,6 +28,21 @@ STATUS_LABELS = {
     "UNKNOWN": "Status unknown",
 }
 PHASE_LABELS = {"EARLY_PHASE1": "Early phase 1", "NA": "Not applicable"}
+# Registry codes whose plain spelling is not just the words (study design, masking...).
+CODE_LABELS = {
+    "NA": "Not applicable",
+    "NON_RANDOMIZED": "Non-randomized",
+    "NONE": "None (open label)",
+    "SINGLE": "Single-blind",
+    "DOUBLE": "Double-blind",
+    "TRIPLE": "Triple-blind",
+    "QUADRUPLE": "Quadruple-blind",
+    "SINGLE_GROUP": "Single group",
+    "CARE_PROVIDER": "Care provider",
+    "OUTCOMES_ASSESSOR": "Outcomes assessor",
+    "ESTIMATED": "expected",
+    "ACTUAL": "actual",
+}
 
 
 def distance_label(km: float) -> str:
@@ -45,6 +61,13 @@ def status_label(status: str | None) -> str:
 
 def phase_label(phase: str) -> str:
     return PHASE_LABELS.get(phase, phase.replace("PHASE", "Phase "))
+
+
+def code_label(value: str | None) -> str:
+    """A registry code in words: "PARALLEL" -> "Parallel", "BASIC_SCIENCE" -> "Basic science"."""
+    if not value:
+        return ""
+    return CODE_LABELS.get(value, value.replace("_", " ").capitalize())
 
 
 def date_label(value: str | None) -> str:
@@ -78,6 +101,8 @@ def make_templates() -> Jinja2Templates:
         "phase_label": phase_label,
         "date_label": date_label,
         "date_phrase": date_phrase,
+        "code_label": code_label,
+        "markdown": to_html,
         "mask_email": mask_email,
         "mask_phone": mask_phone,
     }

@@ -95,9 +95,41 @@ class _Conditions(_Model):
     keywords: list[str] = []
 
 
+class _Masking(_Model):
+    masking: str | None = None
+    whoMasked: list[str] = []
+
+
+class _DesignInfo(_Model):
+    allocation: str | None = None
+    interventionModel: str | None = None
+    primaryPurpose: str | None = None
+    observationalModel: str | None = None
+    timePerspective: str | None = None
+    maskingInfo: _Masking | None = None
+
+
+class _Enrollment(_Model):
+    count: int | None = None
+    type: str | None = None
+
+
 class _Design(_Model):
     studyType: str | None = None
     phases: list[str] = []
+    designInfo: _DesignInfo | None = None
+    enrollmentInfo: _Enrollment | None = None
+
+
+class _Intervention(_Model):
+    type: str | None = None
+    name: str | None = None
+    description: str | None = None
+    otherNames: list[str] = []
+
+
+class _ArmsInterventions(_Model):
+    interventions: list[_Intervention] = []
 
 
 class _Eligibility(_Model):
@@ -120,6 +152,7 @@ class _Protocol(_Model):
     descriptionModule: _Description = _Description()
     conditionsModule: _Conditions = _Conditions()
     designModule: _Design = _Design()
+    armsInterventionsModule: _ArmsInterventions = _ArmsInterventions()
     eligibilityModule: _Eligibility = _Eligibility()
     contactsLocationsModule: _ContactsLocations = _ContactsLocations()
 
@@ -185,6 +218,11 @@ class StudyRecord:
     max_age_years: float | None
     healthy_volunteers: bool | None
     central_contacts: list[dict[str, Any]]
+    # How the study is run: allocation, intervention or observational model, purpose,
+    # masking (and who), time perspective, enrollment; only the keys the record gives.
+    design: dict[str, Any] = field(default_factory=dict)
+    # What participants receive: [{"type", "name", "description", "other_names"}].
+    interventions: list[dict[str, Any]] = field(default_factory=list)
     sites: list[SiteRecord] = field(default_factory=list)
 
 
@@ -218,6 +256,33 @@ def _contact(contact: Contact) -> dict[str, Any]:
         )
         if v
     }
+
+
+def _design(design: _Design) -> dict[str, Any]:
+    info, enrollment = design.designInfo or _DesignInfo(), design.enrollmentInfo
+    masking = info.maskingInfo or _Masking()
+    values: dict[str, Any] = {
+        "allocation": info.allocation,
+        "intervention_model": info.interventionModel,
+        "primary_purpose": info.primaryPurpose,
+        "observational_model": info.observationalModel,
+        "time_perspective": info.timePerspective,
+        "masking": masking.masking,
+        "who_masked": list(masking.whoMasked) or None,
+        "enrollment": enrollment.count if enrollment else None,
+        "enrollment_type": enrollment.type if enrollment else None,
+    }
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _intervention(item: _Intervention) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "type": item.type,
+        "name": (item.name or "").strip() or None,
+        "description": item.description,
+        "other_names": _unique(item.otherNames) or None,
+    }
+    return {k: v for k, v in values.items() if v}
 
 
 def _unique(items: list[str]) -> list[str]:
@@ -321,5 +386,7 @@ def parse_study(raw: Any) -> StudyRecord:
         max_age_years=max_years,
         healthy_volunteers=elig.healthyVolunteers,
         central_contacts=[_contact(c) for c in p.contactsLocationsModule.centralContacts],
+        design=_design(p.designModule),
+        interventions=[_intervention(i) for i in p.armsInterventionsModule.interventions if i.name],
         sites=sites,
     )

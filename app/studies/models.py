@@ -72,6 +72,9 @@ class Study(Base):
     max_age_years: Mapped[float | None] = mapped_column(Float)
     healthy_volunteers: Mapped[bool | None] = mapped_column(Boolean)
     central_contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Allocation, models, purpose, masking, enrollment (app/ctgov/schemas.py: _design).
+    design: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    interventions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     search_conditions: Mapped[str] = mapped_column(Text, default="")
     search_mesh: Mapped[str] = mapped_column(Text, default="")
     search_title: Mapped[str] = mapped_column(Text, default="")
