@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from app.ctgov.schemas import parse_study
@@ -189,3 +192,23 @@ def test_every_real_record_gives_its_design_and_interventions(shared_studies: Pa
             html = str(to_html(protocol.get("descriptionModule", {}).get("detailedDescription")))
             assert "<script" not in html
             assert "\\&lt;" not in html
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    nct_id=st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40),
+    location=st.one_of(st.none(), st.text(max_size=60)),
+    lat=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
+)
+def test_the_study_resource_never_answers_500(
+    client: TestClient, nct_id: str, location: str | None, lat: float | None
+) -> None:
+    params: dict[str, Any] = {}
+    if location is not None:
+        params["location"] = location
+    if lat is not None:
+        params["lat"], params["lon"] = str(lat), "10"
+    response = client.get(f"/api/v1/studies/{quote(nct_id, safe='')}", params=params)
+    assert response.status_code in (200, 404, 422), (nct_id, params, response.text[:200])
