@@ -9,6 +9,7 @@ from fastapi import Request, Response
 from fastapi.templating import Jinja2Templates
 
 from app.geo.places import GEONAMES_CREDIT
+from app.languages import language_name
 from app.masking import mask_email, mask_name, mask_phone
 from app.resources import TEMPLATE_DIR
 from app.studies.markdown import to_html
@@ -70,6 +71,11 @@ def code_label(value: str | None) -> str:
     return CODE_LABELS.get(value, value.replace("_", " ").capitalize())
 
 
+def language_names(codes: list[str] | None) -> str:
+    """ISO 639-1 codes in English words: ["es", "pt"] -> "Spanish, Portuguese"."""
+    return ", ".join(name for code in codes or () if (name := language_name(code)))
+
+
 def date_label(value: str | None) -> str:
     """API dates are "2025-03" or "2025-03-14"; show "March 2025" or "14 March 2025"."""
     if not value:
@@ -102,6 +108,7 @@ def make_templates() -> Jinja2Templates:
         "date_label": date_label,
         "date_phrase": date_phrase,
         "code_label": code_label,
+        "language_names": language_names,
         "markdown": to_html,
         "mask_email": mask_email,
         "mask_phone": mask_phone,

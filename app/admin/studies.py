@@ -25,6 +25,8 @@ from app.admin.pages import Id, Page, get_or_404, now, paginate, printable, reco
 from app.ctgov.importer import EDITABLE_FIELDS, site_key
 from app.db import write_transaction
 from app.deps import DbSession
+from app.languages import ALL as ALL_LANGUAGES
+from app.languages import is_language
 from app.studies.indexing import reindex
 from app.studies.models import Site, Study
 from app.studies.rules import NCT_ID, SEXES, STATUSES, age_in_years
@@ -44,9 +46,20 @@ async def _form(request: Request) -> dict[str, str]:
     }
 
 
+async def _form_lists(request: Request) -> dict[str, list[str]]:
+    """Every value of each field, for fields a form repeats (a multiple select)."""
+    form = await request.form()
+    lists: dict[str, list[str]] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            lists.setdefault(key, []).append(value.strip())
+    return lists
+
+
 # Read before the session dependency, so the routes can be plain `def` (thread pool) and
 # hold no database connection while a body arrives.
 FormFields = Annotated[dict[str, str], Depends(_form)]
+FormLists = Annotated[dict[str, list[str]], Depends(_form_lists)]
 
 
 def _lines(text: str) -> list[str]:
@@ -460,7 +473,14 @@ def _save_site(
 def edit_site_page(request: Request, site_id: Id, admin: Admin, session: DbSession) -> Response:
     site = get_or_404(session, Site, site_id)
     return _form_page(
-        request, "site", _site_values_of(site), {}, admin=admin, study=site.study, site=site
+        request,
+        "site",
+        _site_values_of(site),
+        {},
+        admin=admin,
+        study=site.study,
+        site=site,
+        languages=ALL_LANGUAGES,
     )
 
 
@@ -469,6 +489,28 @@ def edit_site(
     request: Request, site_id: Id, data: FormFields, admin: Admin, session: DbSession
 ) -> Response:
     return _save_site(request, admin, session, data, site_id=site_id)
+
+
+@router.post("/sites/{site_id}/languages")
+def site_languages(
+    request: Request, site_id: Id, data: FormLists, admin: Admin, session: DbSession
+) -> Response:
+    """Record the other languages a site's team speaks. Not a take-over: the registry still
+    keeps the site's status and address up to date."""
+    chosen = [code for code in data.get("language", []) if is_language(code)]
+    with write_transaction(session):
+        site = get_or_404(session, Site, site_id, for_update=True)
+        before, site.languages = list(site.languages or []), list(dict.fromkeys(chosen))
+        if before != site.languages:
+            record(
+                session,
+                admin,
+                "site.languages",
+                f"site:{site.id}",
+                before=before,
+                after=site.languages,
+            )
+    return RedirectResponse(f"/admin/sites/{site_id}", status_code=303)
 
 
 @router.post("/sites/{site_id}/delete")

@@ -30,7 +30,7 @@ import email_validator
 import phonenumbers
 
 from app.addresses import MAX_LENGTH, mail_address
-from app.contact.languages import is_language
+from app.languages import is_language
 
 MAX_NAME = 100
 """Longest first or last name, in characters, after spaces are tidied."""

@@ -33,9 +33,9 @@ from app.contact.emails import (
     StudyName,
 )
 from app.contact.forms import ContactSubmission
-from app.contact.languages import language_name
 from app.contact.models import STUDY_TEAM, ContactRequest
 from app.contact.routing import Routing, route_request
+from app.languages import language_name
 from app.outbox.email.rendering import render_email
 from app.outbox.queue import Letter, enqueue
 from app.studies.models import Site, Study

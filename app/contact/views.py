@@ -17,8 +17,6 @@ from sqlalchemy.orm import Session
 from app import csrf, ratelimit
 from app.contact.consent import CONSENT_VERSION, wording
 from app.contact.forms import CONSENT_VALUES, validate_contact_form
-from app.contact.languages import ALL as ALL_LANGUAGES
-from app.contact.languages import COMMON as COMMON_LANGUAGES
 from app.contact.models import ContactRequest
 from app.contact.service import (
     PUBLIC_ID,
@@ -33,6 +31,9 @@ from app.errors import RETRY_AFTER_SECONDS
 from app.geo.countries import country_code
 from app.geo.distance import haversine_km
 from app.geo.places import Place
+from app.languages import ALL as ALL_LANGUAGES
+from app.languages import COMMON as COMMON_LANGUAGES
+from app.languages import is_language
 from app.studies.models import Site, Study
 from app.studies.rules import NOT_YET_RECRUITING
 from app.studies.search import related_studies
@@ -151,6 +152,8 @@ def _form_page(
         "place_query": place_query,
         "csrf_token": token,
         "consent_wording": wording(CONSENT_VERSION),
+        # Sites whose team speaks it are marked (a form shown again, or ?language=xx).
+        "preferred_language": _preferred_language(request, values),
         "common_languages": COMMON_LANGUAGES,
         "all_languages": ALL_LANGUAGES,
     }
@@ -160,6 +163,11 @@ def _form_page(
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
     return response
+
+
+def _preferred_language(request: Request, values: dict[str, str]) -> str | None:
+    code = (values.get("language") or request.query_params.get("language") or "").strip()
+    return code if is_language(code) else None
 
 
 def _all_sites_url(request: Request, study: Study, place_query: str) -> str:

@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session
 
 from app import csrf
 from app.contact.consent import wording
-from app.contact.languages import language_name
 from app.contact.models import ContactRequest
 from app.contact.service import access_key
 from app.db import empty_write_ahead_log, write_transaction
 from app.deps import DbSession
+from app.languages import language_name
 from app.outbox.models import OutboxMessage
 from app.privacy.erasure import SITE_EMAIL, Removed, forget_request
 from app.templating import render

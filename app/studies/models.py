@@ -137,6 +137,10 @@ class Site(Base):
     # For a registry site an administrator took over: how the registry names it, so that
     # imports recognise their copy of it after the facility or address was edited here.
     registry_key: Mapped[str | None] = mapped_column(Text)
+    # ISO 639-1 codes of the other languages the site's team speaks, recorded by an
+    # administrator. Not from the registry, so recording them does not take the site over:
+    # imports still update its status and address and leave these alone.
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     study: Mapped[Study] = relationship(back_populates="sites")
 

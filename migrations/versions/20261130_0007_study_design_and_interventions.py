@@ -1,7 +1,8 @@
-"""Study design and interventions, as the registry gives them.
+"""Study design and interventions, as the registry gives them; the languages a site speaks.
 
-The importer fills them on the next import of each study: the parsed record changes, so
-its digest does, and the study is rewritten.
+The importer fills design and interventions on the next import of each study: the parsed
+record changes, so its digest does, and the study is rewritten. Site languages are
+recorded by administrators.
 
 Revision ID: 0007
 Revises: 0006
@@ -28,8 +29,10 @@ def upgrade() -> None:
     op.add_column(
         "studies", sa.Column("interventions", sa.JSON(), nullable=False, server_default="[]")
     )
+    op.add_column("sites", sa.Column("languages", sa.JSON(), nullable=False, server_default="[]"))
 
 
 def downgrade() -> None:
+    op.drop_column("sites", "languages")
     op.drop_column("studies", "interventions")
     op.drop_column("studies", "design")

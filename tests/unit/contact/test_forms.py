@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.contact import languages
+from app import languages
 from app.contact.forms import (
     CONSENT_MESSAGE,
     CONTROL_MESSAGE,
