@@ -31,3 +31,32 @@
   var first = document.querySelector("[aria-invalid=true]");
   if (first) { first.focus(); }
 })();
+
+// The contact form: choosing a preferred language marks the sites whose team speaks it
+// (the server marks them too when the form is shown again).
+(function () {
+  "use strict";
+  var select = document.getElementById("language");
+  if (!select) { return; }
+  select.addEventListener("change", function () {
+    var code = select.value;
+    var option = select.options[select.selectedIndex];
+    var name = option ? option.text : "";
+    document.querySelectorAll(".site-option[data-languages]").forEach(function (site) {
+      var line = site.querySelector(".site-languages");
+      var badge = site.querySelector(".badge-language");
+      var speaks = code && (" " + site.getAttribute("data-languages") + " ").indexOf(" " + code + " ") >= 0;
+      if (speaks && line) {
+        if (!badge) {
+          badge = document.createElement("span");
+          badge.className = "badge badge-language";
+          line.appendChild(document.createTextNode(" "));
+          line.appendChild(badge);
+        }
+        badge.textContent = "Speaks " + name;
+      } else if (badge) {
+        badge.remove();
+      }
+    });
+  });
+})();

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 import uvicorn
 
 from app.cli import upgrade_database
@@ -25,6 +26,7 @@ from app.db import session_factory
 from app.main import create_app
 from app.outbox.email.senders import SmtpSender
 from app.outbox.worker import Worker, start_in_thread
+from app.studies.models import Site
 from tests import factories as f
 from tests.conftest import IN_CI
 from tests.smtp_server import SmtpSink, free_port
@@ -110,6 +112,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpSink) -> Ite
     )
     with session_factory(settings)() as session:
         import_records(session, [RawRecord("browser", "", record)], now=dt.datetime.now(dt.UTC))
+        # The Lakeside team speaks Spanish, as an administrator recorded.
+        session.execute(
+            sa.update(Site).where(Site.facility == "Lakeside Clinic").values(languages=["es"])
+        )
         session.commit()
     worker = Worker(session_factory(settings), SmtpSender.from_settings(settings), settings)
     _, stop = start_in_thread(worker)

@@ -34,7 +34,9 @@ def test_search_to_confirmation_and_both_emails(
     page.get_by_role("link", name="Breathing exercises for adults with asthma").click()
     page.wait_for_url("**/studies/NCT98765432*")
     screenshot(page, f"study-{label}")
-    page.get_by_role("link", name="Get in touch with the nearest study center").click()
+    page.get_by_role(
+        "link", name="Get in touch with the nearest study center"
+    ).first.click()  # the one at the top; the page repeats it at the end
     page.wait_for_url("**/contact*")
     assert page.get_by_label("Lakeside Clinic", exact=False).is_checked()
     screenshot(page, f"contact-{label}")
@@ -108,4 +110,20 @@ def test_the_contact_form_can_be_completed_with_the_keyboard_alone(
         page.keyboard.press("Enter")
     assert "/contact/requests/" in page.url
     assert "We have submitted the contact information you provided" in page.content()
+    context.close()
+
+
+def test_choosing_a_language_marks_the_sites_that_speak_it(chromium: Any, live_server: str) -> None:
+    context = chromium.new_context(viewport={"width": 375, "height": 812})
+    page = context.new_page()
+    page.goto(f"{live_server}/studies/NCT98765432/contact?lat=41.88&lon=-87.63")
+    lakeside = page.locator(".site-option", has_text="Lakeside Clinic")
+    prairie = page.locator(".site-option", has_text="Prairie Hospital")
+    assert "Other languages supported: Spanish" in lakeside.inner_text()
+    assert lakeside.locator(".badge-language").count() == 0
+    page.select_option("#language", "es")
+    assert lakeside.locator(".badge-language").inner_text() == "Speaks Spanish"
+    assert prairie.locator(".badge-language").count() == 0
+    page.select_option("#language", "fr")
+    assert lakeside.locator(".badge-language").count() == 0
     context.close()
