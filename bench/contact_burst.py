@@ -323,7 +323,10 @@ class Form:
 
 
 async def get_form(patient: Patient, port: int, nct_id: str | None = None) -> Form:
-    answer = await http(port, "GET", f"/studies/{nct_id or patient.nct_id}/contact")
+    # With the site chosen, as from a study page's "Get in touch with this site": without
+    # a place and a choice, a study with several sites first asks where the patient is.
+    path = f"/studies/{nct_id or patient.nct_id}/contact?site={patient.site_id}&choose=1"
+    answer = await http(port, "GET", path)
     token = CSRF_TOKEN.search(answer.body)
     cookie = CSRF_COOKIE.search(answer.header("set-cookie") or "")
     if answer.status != 200 or token is None or cookie is None:

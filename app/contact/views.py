@@ -122,9 +122,9 @@ def _form_page(
     token, nonce = csrf.issue_token(request)
     options = choices.options
     # The nearest site is preselected on a new form; a form shown again keeps the choice.
-    chosen = (
-        values.get("site", "") if errors else values.get("site") or str(_option_id(options[0][0]))
-    )
+    # Without a place nothing is "nearest": the patient picks, unless there is one choice.
+    preselect = str(_option_id(options[0][0])) if origin or len(options) == 1 else ""
+    chosen = values.get("site", "") if errors else values.get("site") or preselect
     nearest = next((site for site in options if site[0] is not choices.picked), None)
     place_query = location_query(request) if origin else ""
     context = {
@@ -195,7 +195,29 @@ def contact_form(request: Request, nct_id: str, session: DbSession) -> Response:
     if not choices.options:
         return _closed_page(request, study, session, origin)
     values = {"site": wanted} if wanted in {str(i) for i in choices.by_id()} else {}
+    if origin is None and not values and len(choices.options) > 1 and not _chooses(request):
+        # No place known: ask for one before calling any site "nearest".
+        return _where_page(request, study, choices, place_note)
     return _form_page(request, study, choices, origin=origin, place_note=place_note, values=values)
+
+
+def _chooses(request: Request) -> bool:
+    """The patient asked to pick a site from the list without giving a place."""
+    return request.query_params.get("choose") == "1"
+
+
+def _where_page(
+    request: Request, study: Study, choices: SiteChoices, place_note: str | None
+) -> Response:
+    context = {
+        "study": study,
+        "total_sites": choices.total,
+        "place_note": place_note,
+        "typed": request.query_params.get("location", "")[:200],
+    }
+    response = render(request, "contact/where.html", context)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 async def _form_fields(request: Request) -> dict[str, str]:

@@ -110,7 +110,7 @@ def client(base_url: str) -> httpx.AsyncClient:
 
 async def open_form(http: httpx.AsyncClient, patient: Patient) -> tuple[str, str]:
     """The contact form as this patient's browser gets it: (CSRF cookie, CSRF token)."""
-    page = await http.get(f"/studies/{patient.nct_id}/contact")
+    page = await http.get(f"/studies/{patient.nct_id}/contact?site={patient.site_id}")
     token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     return page.cookies["tf_csrf"], token
 

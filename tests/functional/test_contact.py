@@ -20,6 +20,7 @@ from tests import factories as f
 from tests.conftest import load
 
 CHICAGO = {"lat": "41.88", "lon": "-87.63"}
+CHOOSE = {"choose": "1"}  # no place given: the patient picks a site from the list
 SITE_CONTACT = {
     "name": "Dana Example",
     "role": "CONTACT",
@@ -212,7 +213,7 @@ def test_invalid_input_shows_the_form_again_with_values_and_nothing_stored(
 def test_a_closed_site_cannot_be_chosen(
     client: TestClient, study: dict[str, Any], session: Session
 ) -> None:
-    page = client.get(f"/studies/{nct(study)}/contact")
+    page = client.get(f"/studies/{nct(study)}/contact", params=CHOOSE)
     closed = site_id(session, study, "Closed Clinic")
     response = client.post(
         f"/studies/{nct(study)}/contact", data=good_form(closed, token(page.text))
@@ -243,7 +244,7 @@ def test_missing_or_forged_csrf_token_is_refused_but_keeps_the_answers(
 def test_cross_site_posts_are_refused(
     client: TestClient, study: dict[str, Any], session: Session
 ) -> None:
-    page = client.get(f"/studies/{nct(study)}/contact")
+    page = client.get(f"/studies/{nct(study)}/contact", params=CHOOSE)
     near = site_id(session, study, "Near Clinic")
     response = client.post(
         f"/studies/{nct(study)}/contact",
@@ -257,7 +258,7 @@ def test_cross_site_posts_are_refused(
 def test_the_honeypot_stops_bots(
     client: TestClient, study: dict[str, Any], session: Session
 ) -> None:
-    page = client.get(f"/studies/{nct(study)}/contact")
+    page = client.get(f"/studies/{nct(study)}/contact", params=CHOOSE)
     near = site_id(session, study, "Near Clinic")
     response = client.post(
         f"/studies/{nct(study)}/contact",
@@ -370,7 +371,7 @@ def test_ids_of_the_wrong_shape_are_404_on_every_database(client: TestClient) ->
 def test_a_form_shown_again_keeps_what_was_and_was_not_chosen(
     client: TestClient, study: dict[str, Any], session: Session
 ) -> None:
-    page = client.get(f"/studies/{nct(study)}/contact")
+    page = client.get(f"/studies/{nct(study)}/contact", params=CHOOSE)
     form = good_form(0, token(page.text), consent="no")
     del form["site"]
     response = client.post(f"/studies/{nct(study)}/contact", data=form)
@@ -381,7 +382,7 @@ def test_a_form_shown_again_keeps_what_was_and_was_not_chosen(
 def test_names_that_are_web_addresses_are_refused(
     client: TestClient, study: dict[str, Any], session: Session
 ) -> None:
-    page = client.get(f"/studies/{nct(study)}/contact")
+    page = client.get(f"/studies/{nct(study)}/contact", params=CHOOSE)
     near = site_id(session, study, "Near Clinic")
     form = good_form(near, token(page.text), first_name="Win a prize at www.evil.example")
     response = client.post(f"/studies/{nct(study)}/contact", data=form)
@@ -457,3 +458,56 @@ def test_a_study_without_sites_or_central_email_cannot_be_contacted(
     record["protocolSection"]["contactsLocationsModule"]["centralContacts"] = []
     load(session, record)
     assert "not taking new contacts" in client.get(f"/studies/{nct(record)}/contact").text
+
+
+def test_without_a_place_the_page_asks_where_the_patient_is_first(
+    client: TestClient, study: dict[str, Any]
+) -> None:
+    page = client.get(f"/studies/{nct(study)}/contact")
+    assert page.status_code == 200
+    assert "<h1>Where are you?</h1>" in page.text
+    assert 'name="location"' in page.text
+    assert "data-use-location" in page.text  # "Use my current location", with JavaScript
+    assert 'type="radio"' not in page.text  # no site offered, none called nearest
+    assert "nearest)" not in page.text
+    assert "?choose=1" in page.text
+    found = client.get(f"/studies/{nct(study)}/contact", params={"location": "Chicago, IL"})
+    assert 'name="site"' in found.text
+    assert "(nearest)" in found.text
+
+
+def test_a_place_we_cannot_find_asks_again_keeping_what_was_typed(
+    client: TestClient, study: dict[str, Any]
+) -> None:
+    page = client.get(f"/studies/{nct(study)}/contact", params={"location": "Zzyzxqton"})
+    assert "<h1>Where are you?</h1>" in page.text
+    assert 'value="Zzyzxqton"' in page.text
+    assert 'role="alert"' in page.text
+
+
+def test_choosing_from_the_list_preselects_nothing_and_names_nothing_nearest(
+    client: TestClient, study: dict[str, Any], session: Session
+) -> None:
+    page = client.get(f"/studies/{nct(study)}/contact", params=CHOOSE)
+    assert page.status_code == 200
+    assert 'name="site"' in page.text
+    assert " checked" not in page.text.split('name="language"')[0]
+    assert "(nearest)" not in page.text
+    assert "Tell us where you are to see the nearest sites first" in page.text
+    sent = client.post(
+        f"/studies/{nct(study)}/contact",
+        data={**good_form(0, token(page.text)), "site": ""},
+    )
+    assert sent.status_code == 422
+    assert counts(session) == (0, 0)
+
+
+def test_a_study_with_one_site_goes_straight_to_the_form(
+    client: TestClient, session: Session
+) -> None:
+    record = f.study(sites=[f.site(facility="Only Clinic", contacts=[SITE_CONTACT])])
+    load(session, record)
+    page = client.get(f"/studies/{nct(record)}/contact")
+    assert 'name="site"' in page.text
+    assert re.search(r'value="\d+" checked', page.text)
+    assert "(nearest)" not in page.text

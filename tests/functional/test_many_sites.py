@@ -119,7 +119,9 @@ def test_a_closed_site_cannot_be_chosen_by_editing_the_form(
     closed = session.scalars(
         select(Site.id).where(Site.study_id == study.id, Site.status == "COMPLETED").limit(1)
     ).one()
-    form = client.get(f"/studies/{nct(big_study)}/contact", params={"site": str(closed)})
+    form = client.get(
+        f"/studies/{nct(big_study)}/contact", params={"site": str(closed), "choose": "1"}
+    )
     assert f'id="site-{closed}"' not in form.text
     token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
     assert token

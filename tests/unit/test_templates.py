@@ -73,7 +73,8 @@ def test_every_page_renders_through_the_application(
         sites=[f.site(facility="Lake Clinic", contacts=[{"email": "team@example.org"}])]
     )
     closed_study = f.study(status="COMPLETED", sites=[f.site(facility="Old Clinic")])
-    load(session, open_study, closed_study)
+    two_site_study = f.study(sites=[f.site(facility="East Clinic"), f.site(facility="West Clinic")])
+    load(session, open_study, closed_study, two_site_study)
     create_admin(session, email=EMAIL, password=PASSWORD, now=NOW)
     session.add(
         ImportJob(created_at=NOW, actor=EMAIL, kind="upload", description="x.json", status="done")
@@ -81,6 +82,7 @@ def test_every_page_renders_through_the_application(
     session.commit()
     nct = open_study["protocolSection"]["identificationModule"]["nctId"]
     closed = closed_study["protocolSection"]["identificationModule"]["nctId"]
+    two_sites = two_site_study["protocolSection"]["identificationModule"]["nctId"]
 
     app = create_app(settings)
     app.state.sessionmaker = db_sessionmaker
@@ -121,6 +123,7 @@ def test_every_page_renders_through_the_application(
             f"/studies/{nct}/sites",
             f"/studies/{nct}/summary",
             f"/studies/{closed}/contact",
+            f"/studies/{two_sites}/contact",  # no place given: "Where are you?"
             "/notifications",
             "/learn",
             "/privacy",
