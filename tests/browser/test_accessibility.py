@@ -29,6 +29,7 @@ PAGES = {
     "results-error": "/studies?age=abc&location=Springfield",
     "study": "/studies/NCT98765432?location=Chicago%2C%20IL",
     "contact": "/studies/NCT98765432/contact?location=Chicago%2C%20IL",
+    "contact-where": "/studies/NCT98765432/contact",
     "summary": "/studies/NCT98765432/summary",
     "learn": "/learn",
     "privacy": "/privacy",

@@ -62,6 +62,13 @@ def test_keyboard_only_and_errors_take_the_focus(chromium: Any, live_server: str
     context = chromium.new_context(viewport=DESKTOP)
     page = context.new_page()
     page.goto(live_server + "/studies/NCT98765432/contact")
+    # No place yet: the page asks where the patient is, by keyboard too.
+    assert page.locator("h1").inner_text() == "Where are you?"
+    page.focus("#location")
+    page.keyboard.type("Chicago, IL")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator(".site-option", has_text="(nearest)").count() == 1
     page.focus("#first_name")
     page.keyboard.type("Ana")
     page.keyboard.press("Tab")
