@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,10 @@ from app.studies.criteria import Criteria, Criterion, parse_criteria
 
 def c(text: str, *children: Criterion) -> Criterion:
     return Criterion(text, tuple(children))
+
+
+def h(title: str, *children: Criterion) -> Criterion:
+    return Criterion(title, tuple(children), heading=True)
 
 
 def texts(items: tuple[Criterion, ...]) -> list[str]:
@@ -186,7 +191,7 @@ def test_a_different_marker_after_a_colon_starts_a_sub_list_at_the_same_column()
     )
 
 
-def test_a_label_paragraph_holds_the_list_that_follows_it() -> None:
+def test_a_label_paragraph_holds_the_list_that_follows_it_as_its_heading() -> None:
     text = (
         "Hepatic:\n\n"
         "* Bilirubin normal\n"
@@ -199,8 +204,8 @@ def test_a_label_paragraph_holds_the_list_that_follows_it() -> None:
     criteria = parse_criteria(text)
 
     assert criteria.other == (
-        c("Hepatic:", c("Bilirubin normal"), c("No jaundice")),
-        c("Renal:", c("Creatinine normal")),
+        h("Hepatic", c("Bilirubin normal"), c("No jaundice")),
+        h("Renal", c("Creatinine normal")),
         c("A closing remark."),
     )
 
@@ -369,7 +374,7 @@ def test_sentences_mentioning_criteria_stay_items() -> None:
     ]
 
 
-def test_qualified_headings_keep_their_qualifier_as_a_parent_item() -> None:
+def test_qualified_headings_keep_their_qualifier_as_a_heading() -> None:
     text = (
         "Inclusion Criteria:\n\n"
         "* Shared requirement\n\n"
@@ -386,11 +391,11 @@ def test_qualified_headings_keep_their_qualifier_as_a_parent_item() -> None:
 
     assert criteria.inclusion == (
         c("Shared requirement"),
-        c("Inclusion criteria for Part B", c("Has a pet"), c("Walks it daily")),
+        h("Inclusion criteria for Part B", c("Has a pet"), c("Walks it daily")),
     )
     assert criteria.exclusion == (
         c("Shared exclusion"),
-        c("Radiological exclusion criteria", c("Unusual shadows")),
+        h("Radiological exclusion criteria", c("Unusual shadows")),
     )
 
 
@@ -509,6 +514,356 @@ def test_eligibility_heading_with_mixed_content_goes_to_other() -> None:
     assert criteria == Criteria(inclusion=(), exclusion=(), other=(c("Any adult who consents"),))
 
 
+# --- sentences kept whole -------------------------------------------------------------------
+
+
+def test_an_item_starting_with_a_continuation_joins_the_item_before_it() -> None:
+    text = (
+        "Inclusion Criteria:\n\n"
+        "* Owns a kayak\n"
+        "* or a canoe\n"
+        "* and/or a raft\n"
+        "* Lives near water\n\n"
+        "Exclusion Criteria:\n\n"
+        "1. Sparkle count between 3 and 5;\n"
+        "2. and glow index below 7;\n"
+        "3. Fear of ducks\n"
+    )
+
+    criteria = parse_criteria(text)
+
+    assert criteria.inclusion == (
+        c("Owns a kayak or a canoe and/or a raft"),
+        c("Lives near water"),
+    )
+    assert criteria.exclusion == (
+        c("Sparkle count between 3 and 5; and glow index below 7;"),
+        c("Fear of ducks"),
+    )
+
+
+@pytest.mark.parametrize(
+    "continuation",
+    [
+        "or",
+        "OR",
+        "Or,",
+        "and",
+        "AND",
+        "And/or",
+        "or/and",
+        "nor",
+        "but",
+        "plus",
+        "as well as",
+        "; or",
+        ", and",
+    ],
+)
+def test_every_continuation_word_joins(continuation: str) -> None:
+    text = f"Inclusion Criteria:\n\n* Likes tea\n* {continuation} coffee\n* Owns a mug\n"
+
+    criteria = parse_criteria(text)
+
+    assert texts(criteria.inclusion) == [f"Likes tea {continuation} coffee", "Owns a mug"]
+
+
+@pytest.mark.parametrize("word", ["Oral", "Andean", "Butterflies", "Nordic", "Ordinary", "Plus"])
+def test_words_that_only_begin_like_a_continuation_start_items(word: str) -> None:
+    criteria = parse_criteria(f"Inclusion Criteria:\n\n* Likes tea\n* {word} things\n")
+
+    assert texts(criteria.inclusion) == ["Likes tea", f"{word} things"]
+
+
+def test_a_conjunction_on_a_line_of_its_own_ends_the_item_before_it() -> None:
+    text = "Inclusion Criteria:\n\n* New to hiking\n* Age over 60\n\nOR\n\n* Experienced hiker\n"
+
+    criteria = parse_criteria(text)
+
+    assert texts(criteria.inclusion) == ["New to hiking", "Age over 60 OR", "Experienced hiker"]
+
+
+def test_a_continuation_after_a_sub_list_joins_the_item_at_its_level() -> None:
+    text = (
+        "Inclusion Criteria:\n\n"
+        "* Tried these teas:\n\n"
+        "  * Green tea\n"
+        "  * Black tea\n\n"
+        "AND still thirsty.\n\n"
+        "* Owns a cup\n"
+    )
+
+    criteria = parse_criteria(text)
+
+    assert criteria.inclusion == (
+        c("Tried these teas: AND still thirsty.", c("Green tea"), c("Black tea")),
+        c("Owns a cup"),
+    )
+
+
+def test_a_first_sub_item_that_continues_joins_the_item_that_holds_it() -> None:
+    text = (
+        "Inclusion Criteria:\n\n"
+        "1. Uses one of these alarms:\n\n"
+        "   1. A rooster\n\n"
+        "      * Or\n"
+        "   2. A trumpet\n"
+        "2. Sleeps at night\n"
+    )
+
+    criteria = parse_criteria(text)
+
+    assert criteria.inclusion == (
+        c("Uses one of these alarms:", c("A rooster Or"), c("A trumpet")),
+        c("Sleeps at night"),
+    )
+
+
+def test_a_run_on_section_keeps_its_continuations_with_the_part_before() -> None:
+    parsed = parse_criteria(
+        "Inclusion Criteria: Adults; or teenagers with consent; able to swim; owns goggles.\n"
+        "Exclusion Criteria: Fear of water; or of fish; and of boats.\n"
+    )
+
+    assert texts(parsed.inclusion) == [
+        "Adults; or teenagers with consent",
+        "able to swim",
+        "owns goggles.",
+    ]
+    # Continuations joined back leave one sentence, which is not a list.
+    assert texts(parsed.exclusion) == ["Fear of water; or of fish; and of boats."]
+
+
+# --- sub-headers ------------------------------------------------------------------------------
+
+
+def test_group_names_become_headings_holding_the_items_after_them() -> None:
+    text = (
+        "Inclusion Criteria:\n\n"
+        "* Adult\n\n"
+        "Part A\n\n"
+        "* Likes maps\n"
+        "* Owns a compass\n\n"
+        "Cohort 2 and 3 only:\n\n"
+        "Has walked a mile.\n\n"
+        "* Owns a tent\n\n"
+        "Exclusion Criteria:\n\n"
+        "For participants in the walking arm:\n\n"
+        "* Sore feet\n\n"
+        "SMOKING CRITERIA:\n\n"
+        "* Smokes a pipe\n\n"
+        "Asthma-related criteria\n\n"
+        "* Wheezes\n"
+    )
+
+    criteria = parse_criteria(text)
+
+    assert criteria.inclusion == (
+        c("Adult"),
+        h("Part A", c("Likes maps"), c("Owns a compass")),
+        h("Cohort 2 and 3 only", c("Has walked a mile."), c("Owns a tent")),
+    )
+    assert criteria.exclusion == (
+        h("For participants in the walking arm", c("Sore feet")),
+        h("SMOKING CRITERIA", c("Smokes a pipe")),
+        h("Asthma-related criteria", c("Wheezes")),
+    )
+
+
+def test_a_marked_sub_header_holds_the_items_listed_after_it() -> None:
+    text = (
+        "Inclusion Criteria:\n\n"
+        "* PRIOR TO STEP 1 REGISTRATION:\n"
+        "* Owns a hat\n"
+        "* Owns a scarf\n"
+        "* PRIOR TO STEP 2 REGISTRATION:\n"
+        "* Wears them\n"
+    )
+
+    criteria = parse_criteria(text)
+
+    assert criteria.inclusion == (
+        h("PRIOR TO STEP 1 REGISTRATION", c("Owns a hat"), c("Owns a scarf")),
+        h("PRIOR TO STEP 2 REGISTRATION", c("Wears them")),
+    )
+
+
+def test_a_sub_header_inside_an_item_heads_its_sub_list() -> None:
+    text = (
+        "Inclusion Criteria:\n\n"
+        "* Adequate organ function:\n"
+        "  * KIDNEY FUNCTION:\n"
+        "    * Creatinine normal\n"
+        "  * HEART FUNCTION:\n"
+        "    * Pulse steady\n"
+        "* Owns a bicycle\n"
+        "* Rides it daily:\n"
+        "  * Part A\n"
+        "    1. In the morning\n"
+    )
+
+    criteria = parse_criteria(text)
+
+    assert criteria.inclusion == (
+        c(
+            "Adequate organ function:",
+            h("KIDNEY FUNCTION", c("Creatinine normal")),
+            h("HEART FUNCTION", c("Pulse steady")),
+        ),
+        c("Owns a bicycle"),
+        c("Rides it daily:", h("Part A", c("In the morning"))),
+    )
+
+
+def test_a_title_line_before_a_list_is_a_heading_even_between_numbered_items() -> None:
+    text = (
+        "Exclusion Criteria:\n\n"
+        "Medical Conditions\n\n"
+        "1. Fear of ducks\n"
+        "2. Fear of geese\n\n"
+        "   Prior/Concomitant Therapy\n"
+        "3. Goose therapy\n"
+    )
+
+    criteria = parse_criteria(text)
+
+    assert criteria.exclusion == (
+        h("Medical Conditions", c("Fear of ducks"), c("Fear of geese")),
+        h("Prior/Concomitant Therapy", c("Goose therapy")),
+    )
+
+
+def test_a_sub_header_with_paragraphs_under_it_holds_them() -> None:
+    text = (
+        "Inclusion Criteria:\n\n"
+        "1. Meets the criteria of one part:\n\n"
+        "   Part 1:\n\n"
+        "   Owns a violin.\n\n"
+        "   Part 2:\n\n"
+        "   Owns a cello.\n"
+        "2. Practises daily\n"
+    )
+
+    criteria = parse_criteria(text)
+
+    assert criteria.inclusion == (
+        c(
+            "Meets the criteria of one part:",
+            h("Part 1", c("Owns a violin.")),
+            h("Part 2", c("Owns a cello.")),
+        ),
+        c("Practises daily"),
+    )
+
+
+def test_a_sub_header_just_before_section_headings_heads_each_of_them() -> None:
+    text = (
+        "Cohort 1\n\n"
+        "Inclusion Criteria:\n\n* Adult\n\n"
+        "Exclusion Criteria:\n\n* Pregnant\n\n"
+        "CONTROLS\n\n"
+        "Inclusion Criteria:\n\n* Child\n\n"
+        "Exclusion Criteria:\n\n* Allergic to fur\n"
+    )
+
+    criteria = parse_criteria(text)
+
+    assert criteria == Criteria(
+        inclusion=(h("Cohort 1", c("Adult")), h("CONTROLS", c("Child"))),
+        exclusion=(h("Cohort 1", c("Pregnant")), h("CONTROLS", c("Allergic to fur"))),
+        other=(),
+    )
+
+
+def test_a_sub_header_and_a_qualified_heading_are_peers() -> None:
+    text = (
+        "Exclusion criteria disease related\n\n"
+        "* Sore knees\n\n"
+        "Other Medical Conditions\n\n"
+        "* Hay fever\n\n"
+        "Exclusion criteria for part B:\n\n"
+        "* Snores\n"
+    )
+
+    criteria = parse_criteria(text)
+
+    assert criteria.exclusion == (
+        h("Exclusion criteria disease related", c("Sore knees")),
+        h("Other Medical Conditions", c("Hay fever")),
+        h("Exclusion criteria for part B", c("Snores")),
+    )
+
+
+def test_a_plain_heading_after_a_group_starts_a_group_of_its_own() -> None:
+    text = (
+        "Inclusion Criteria:\n\n"
+        "Part B:\n\n"
+        "* Owns a kite\n\n"
+        "Other Inclusion Criteria\n\n"
+        "* Likes wind\n"
+    )
+
+    criteria = parse_criteria(text)
+
+    assert criteria.inclusion == (
+        h("Part B", c("Owns a kite")),
+        h("Other Inclusion Criteria", c("Likes wind")),
+    )
+
+
+def test_short_label_paragraphs_are_headings_but_lead_ins_are_not() -> None:
+    text = (
+        "Inclusion Criteria:\n\n"
+        "Smokers:\n\n"
+        "* Smokes daily\n\n"
+        "Patients with one of the following:\n\n"
+        "* Hay fever\n\n"
+        "These include in particular:\n\n"
+        "* Sneezing\n\n"
+        "Patients with\n\n"
+        "* Sore eyes\n"
+    )
+
+    criteria = parse_criteria(text)
+
+    assert criteria.inclusion == (
+        h("Smokers", c("Smokes daily")),
+        c("Patients with one of the following:", c("Hay fever")),
+        c("These include in particular:", c("Sneezing")),
+        c("Patients with"),
+        c("Sore eyes"),
+    )
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "* Enrolled in Cohort A",
+        "* Completed Part 1",
+        "* Stage IV",
+        "* ECOG 0-1",
+        "* COLD",
+        "* ALT < 2.5 x ULN",
+        "* Meets ICHD-3 criteria",
+        "* Diagnosed according to the DSM criteria",
+        "* Inclusion criteria is willingness to consent",
+        "* For women of childbearing potential, a negative test",
+        "Healthy volunteers aged 18 to 40",
+    ],
+)
+def test_sentences_that_mention_groups_stay_items(line: str) -> None:
+    criteria = parse_criteria(f"Inclusion Criteria:\n\n* Adult\n{line}\n* Owns a hat\n")
+
+    assert not any(item.heading for item in all_criteria(criteria))
+    assert len(texts(criteria.inclusion)) >= 2
+
+
+def test_a_wrapped_line_that_names_a_group_continues_its_item() -> None:
+    criteria = parse_criteria("Inclusion Criteria:\n\n* Must have been enrolled in\n  Cohort 2\n")
+
+    assert criteria.inclusion == (c("Must have been enrolled in Cohort 2"),)
+
+
 # --- real records ------------------------------------------------------------------------
 
 _REAL_HEADING = re.compile(
@@ -524,6 +879,60 @@ _INLINE_HEADING = re.compile(r"[-\s]*\b(?:key\s+)?(?:inclusion|exclusion) criter
 _INTRO_WORDS = re.compile(r"inclu|exclu|eligib|criteri|following|particip|enrol|entry", re.I)
 _CHECKED_WORD = re.compile(r"[^\W\d_]{3,}")
 _ESCAPE = re.compile(r"\\(.)")
+# An item that continues the sentence of the item before it.
+_CONTINUATION_START = re.compile(
+    r"[;,:.\u2026\u2013\u2014-]*\s*(?:and\s*/\s*or|or\s*/\s*and|as\s+well\s+as|and|or|nor|but|plus)\b",
+    re.IGNORECASE,
+)
+# Lines that name a group of criteria rather than state one; checked with _SENTENCE_WORDS.
+_GROUP_WORD = r"(?:part|cohort|arm|group|phase|step|period|sub-?study)s?"
+_SUB_HEADER_SHAPES = (
+    # A qualified section heading: "Inclusion Criteria for Healthy Volunteers".
+    re.compile(
+        r"(?:[\w/()-]+\s+){0,4}(?:inclusion|exclusion)\s+criteria(?:\s+[\w/(),-]+){0,8}:?", re.I
+    ),
+    # A group's name: "Part A", "Cohort 1 and 2:", "Part 2 only", "PART B:".
+    re.compile(
+        rf"(?i:(?:for\s+|in\s+)?(?:the\s+)?{_GROUP_WORD})\s+(?:[A-Z0-9]{{1,3}}|[IVX]+)"
+        rf"(?:\s*(?i:and|&|,|/|or)\s*(?i:{_GROUP_WORD}\s+)?[A-Z0-9]{{1,3}})*"
+        r"(?:\s*\([^()]*\))?(?i:\s+only)?:?"
+    ),
+    # A group of participants: "For adolescent participants:".
+    re.compile(
+        r"for\s+[\w\s(),/-]{0,60}\b(?:participants|patients|subjects|volunteers|cohort|part|arm"
+        r"|group)\b[\w\s()-]{0,30}:",
+        re.I,
+    ),
+    # A short line in capitals that ends with a colon: "DEMOGRAPHIC CRITERIA:" (not "T1DM:").
+    re.compile(r"(?=.*[A-Z]{4})[A-Z][A-Z0-9 /&(),-]{3,50}:"),
+    # A kind of criteria, without figures: "Asthma-related criteria", "Removing criteria:".
+    re.compile(r"[^\W\d_][^\W\d_/-]*(?:[\s/-]+[^\W\d_]+){0,3}\s+criteri(?:a|on):?", re.I),
+)
+# fmt: off
+_SENTENCE_WORDS = frozenset({
+    "is", "are", "be", "been", "will", "must", "should", "may", "can", "not", "no", "any",
+    "meet", "meets", "met", "meeting", "apply", "applies", "fulfil", "fulfill", "satisfy", "have",
+    "has", "had", "who", "which", "that", "if", "per", "according", "following", "above",
+    "below", "listed", "outlined",
+})
+# fmt: on
+
+
+def _is_sub_header(text: str) -> bool:
+    words = {w.lower() for w in re.findall(r"[^\W_]+", text)}
+    return not words & _SENTENCE_WORDS and any(p.fullmatch(text) for p in _SUB_HEADER_SHAPES)
+
+
+def _real_criteria(path: Path) -> Iterator[tuple[str, str]]:
+    """(NCT ID, eligibility text) of every real record that has criteria."""
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            if not line.strip():
+                continue
+            protocol = json.loads(line).get("protocolSection", {})
+            text = protocol.get("eligibilityModule", {}).get("eligibilityCriteria")
+            if text:
+                yield protocol.get("identificationModule", {}).get("nctId", "?"), text
 
 
 def _sections_with_content(text: str) -> set[str]:
@@ -550,17 +959,10 @@ def _checked_words(line: str) -> list[str]:
 
 
 def test_real_records_parse_without_losing_text(shared_studies: Path) -> None:
-    with shared_studies.open(encoding="utf-8") as lines:
-        records = [json.loads(line) for line in lines if line.strip()]
     both_headings = 0
     problems: list[str] = []
-    for record in records:
-        protocol = record.get("protocolSection", {})
-        nct_id = protocol.get("identificationModule", {}).get("nctId", "?")
-        text = protocol.get("eligibilityModule", {}).get("eligibilityCriteria")
+    for nct_id, text in _real_criteria(shared_studies):
         criteria = parse_criteria(text)
-        if not text:
-            continue
         kinds = {m["kind"].lower() for m in _REAL_HEADING.finditer(text)}
         if kinds == {"inclusion", "exclusion"}:
             both_headings += 1
@@ -569,14 +971,35 @@ def test_real_records_parse_without_losing_text(shared_studies: Path) -> None:
                 problems.append(f"{nct_id}: inclusion list is empty")
             if "exclusion" in with_content and not criteria.exclusion:
                 problems.append(f"{nct_id}: exclusion list is empty")
-        output_words: set[str] = set()
+        # Every word as often as the source has it (apart from heading and introduction
+        # lines), so that joining continuations and moving sub-headers loses nothing.
+        output_words: Counter[str] = Counter()
         for item in all_criteria(criteria):
             output_words.update(_CHECKED_WORD.findall(item.text))
+        source_words: Counter[str] = Counter()
         for line in text.splitlines():
-            missing = [w for w in _checked_words(line) if w not in output_words]
-            if missing:
-                problems.append(f"{nct_id}: lost {missing[:5]} from {line[:80]!r}")
+            source_words.update(_checked_words(line))
+        missing = [w for w, n in source_words.items() if output_words[w] < n]
+        if missing:
+            problems.append(f"{nct_id}: lost {missing[:5]}")
     assert both_headings > 0
+    assert problems == []
+
+
+def test_real_records_keep_sentences_whole_and_show_sub_headers_as_headings(
+    shared_studies: Path,
+) -> None:
+    headings = 0
+    problems: list[str] = []
+    for nct_id, text in _real_criteria(shared_studies):
+        for item in all_criteria(parse_criteria(text)):
+            if _CONTINUATION_START.match(item.text):
+                problems.append(f"{nct_id}: item continues the one before: {item.text[:60]!r}")
+            if item.heading:
+                headings += 1
+            elif _is_sub_header(item.text):
+                problems.append(f"{nct_id}: sub-header shown as an item: {item.text[:60]!r}")
+    assert headings > 0
     assert problems == []
 
 
