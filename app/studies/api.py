@@ -129,6 +129,7 @@ class Design(BaseModel):
 
 class CriterionItem(BaseModel):
     text: str
+    heading: bool = False  # a sub-header ("Part B", "For adolescents:") over its children
     children: list[CriterionItem] = []
 
 
@@ -197,7 +198,9 @@ NEAREST_IN_RESOURCE = 10
 
 
 def _criteria(items: Sequence[Criterion]) -> list[CriterionItem]:
-    return [CriterionItem(text=c.text, children=_criteria(c.children)) for c in items]
+    return [
+        CriterionItem(text=c.text, heading=c.heading, children=_criteria(c.children)) for c in items
+    ]
 
 
 @router.get(
