@@ -183,10 +183,15 @@ class PlaceProblem:
         return cls("location", str(error), list(options))
 
 
+YOUR_LOCATION = "your location"
+
+
 def resolve_origin(params: SearchParams) -> Place | None:
     """The point distances are measured from; raises PlaceError for an unknown place."""
     if params.lat is not None and params.lon is not None:
-        return Place(label=f"{params.lat:.4f}, {params.lon:.4f}", lat=params.lat, lon=params.lon)
+        # A position from the patient's device has no name; coordinates mean nothing to
+        # a reader, so pages say "within 100 km of your location".
+        return Place(label=YOUR_LOCATION, lat=params.lat, lon=params.lon)
     if params.location:
         return resolve_place(params.location)
     return None

@@ -324,3 +324,21 @@ def test_unreadable_condition_is_a_form_error(client: TestClient) -> None:
     assert "English letters" in page.text
     api = client.get("/api/v1/studies", params={"condition": "!!!"})
     assert api.status_code == 422
+
+
+def test_a_device_position_is_called_your_location(
+    client: TestClient, asthma: dict[str, Any]
+) -> None:
+    here = {"lat": "42.3601", "lon": "-71.0589"}
+    pages = {
+        "results": client.get("/studies", params={**here, "radius_km": 2000}),
+        "study": client.get(f"/studies/{nct(asthma)}", params=here),
+        "sites": client.get(f"/studies/{nct(asthma)}/sites", params=here),
+        "summary": client.get(f"/studies/{nct(asthma)}/summary", params=here),
+    }
+    for name, page in pages.items():
+        assert page.status_code == 200, name
+        assert "42.3601, -71.0589" not in page.text, name
+        assert "your location" in page.text, name
+    assert "within 2000 km of your location" in pages["results"].text
+    assert 'placeholder="Using your location"' in pages["results"].text
