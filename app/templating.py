@@ -10,6 +10,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.geo.places import GEONAMES_CREDIT
 from app.masking import mask_email, mask_name, mask_phone
+from app.phones import display_phone
 from app.resources import TEMPLATE_DIR
 from app.studies.rules import is_fictional
 
@@ -80,6 +81,7 @@ def make_templates() -> Jinja2Templates:
         "date_phrase": date_phrase,
         "mask_email": mask_email,
         "mask_phone": mask_phone,
+        "phone": display_phone,
     }
     env.filters.update(filters)
     env.globals["geonames_credit"] = GEONAMES_CREDIT

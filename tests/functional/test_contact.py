@@ -457,3 +457,31 @@ def test_a_study_without_sites_or_central_email_cannot_be_contacted(
     record["protocolSection"]["contactsLocationsModule"]["centralContacts"] = []
     load(session, record)
     assert "not taking new contacts" in client.get(f"/studies/{nct(record)}/contact").text
+
+
+def test_phones_are_shown_in_the_international_format_and_stored_in_e164(
+    client: TestClient, session: Session
+) -> None:
+    typed_by_registry = {
+        "name": "Dana Example",
+        "phone": "(312) 555-0147",
+        "email": "d@example.org",
+    }
+    record = f.study(sites=[f.site(facility="Lake Clinic", contacts=[typed_by_registry])])
+    load(session, record)
+    page = client.get(f"/studies/{nct(record)}/contact", params=CHICAGO)
+    assert 'phone <a href="tel:(312) 555-0147">+1 312-555-0147</a>' in page.text
+    response = client.post(
+        f"/studies/{nct(record)}/contact",
+        data=good_form(site_id(session, record, "Lake Clinic"), token(page.text)),
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert session.scalars(select(ContactRequest)).one().phone == "+12024561111"
+    messages = {m.kind: m for m in session.scalars(select(OutboxMessage))}
+    site_email, copy = messages["contact_site"], messages["contact_patient"]
+    assert "Phone:  +1 202-456-1111" in (site_email.body_text or "")
+    assert 'href="tel:+12024561111">+1 202-456-1111</a>' in (site_email.body_html or "")
+    assert "Phone: +1 202-456-1111" in (copy.body_text or "")
+    assert "<td>+1 202-456-1111</td>" in (copy.body_html or "")
+    assert "phone +1 312-555-0147" in (copy.body_text or "")
