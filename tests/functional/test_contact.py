@@ -485,3 +485,31 @@ def test_phones_are_shown_in_the_international_format_and_stored_in_e164(
     assert "Phone: +1 202-456-1111" in (copy.body_text or "")
     assert "<td>+1 202-456-1111</td>" in (copy.body_html or "")
     assert "phone +1 312-555-0147" in (copy.body_text or "")
+
+
+@pytest.mark.parametrize(
+    ("name", "greeting"),
+    [
+        ("Site Public Contact", "Hello,\n"),
+        ("Trial Transparency email recommended (Toll free for US & Canada)", "Hello,\n"),
+        ("Dana Example, MD", "Hello Dana Example,\n"),
+    ],
+)
+def test_the_site_email_greets_a_person_and_never_a_placeholder(
+    client: TestClient, session: Session, name: str, greeting: str
+) -> None:
+    contact = {"name": name, "email": "site@example.org"}
+    record = f.study(sites=[f.site(facility="Lake Clinic", contacts=[contact])])
+    load(session, record)
+    page = client.get(f"/studies/{nct(record)}/contact")
+    response = client.post(
+        f"/studies/{nct(record)}/contact",
+        data=good_form(site_id(session, record, "Lake Clinic"), token(page.text)),
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    site_email = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "contact_site")
+    ).one()
+    assert (site_email.body_text or "").startswith(greeting)
+    assert f"<p>{greeting.strip()}</p>" in (site_email.body_html or "")
