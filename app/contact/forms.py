@@ -47,11 +47,19 @@ MAX_FIELD = 1000
 FIELDS = ("first_name", "last_name", "email", "phone", "language", "site", "consent")
 """The form's fields, in page order; these are the keys of `FormResult.values`."""
 
-HONEYPOT = "website"
-"""A field hidden from people: only bots fill it in."""
+HONEYPOT = "leave_empty"
+"""A field hidden from people, from their browsers' autofill and from password managers:
+only bots fill it in. Its name is no autofill keyword ("website", "url", "company", ...),
+so that no browser fills it in for a person (see templates/contact/form.html)."""
 
 CONTROL_MESSAGE = "Please remove line breaks or special characters."
-SPAM_MESSAGE = "Sorry, we could not send your request. Please try again later."
+HONEYPOT_MESSAGE = (
+    "We have not sent your request yet: a hidden box of this form was filled in, perhaps by "
+    "your browser's autofill. Your answers are kept below. Please check them and press the "
+    "send button again."
+)
+"""Said when the honeypot was filled. A person it catches is not stuck: the form comes
+back with the hidden box empty, so sending again goes through."""
 EMAIL_MESSAGE = "Please check the email address: it should look like name@example.com."
 """Said when nothing more precise fits; see `EMAIL_MESSAGES`."""
 EMAIL_NO_AT_MESSAGE = (
@@ -172,8 +180,9 @@ def validate_contact_form(
     gives a site's ISO 3166 alpha-2 region (e.g. "US"), used to read a phone number
     written without its country code, or None when unknown. `check_deliverability`
     makes email-validator look the email domain up in DNS. Unknown fields are ignored.
-    A filled-in honeypot field gives an error under "form" (the caller treats the
-    request as spam). Never raises for any `data`.
+    A filled-in honeypot field (`HONEYPOT`) gives `HONEYPOT_MESSAGE` under "form": the
+    request is not sent, and a person whose browser filled it can send again. Never
+    raises for any `data`.
     """
     raw = {field: _raw(data, field) for field in FIELDS}
     values = {field: value.strip()[:MAX_FIELD] for field, value in raw.items()}
@@ -208,7 +217,7 @@ def validate_contact_form(
     language = check("language", _clean_language)
     consent = check("consent", _clean_consent)
     if _raw(data, HONEYPOT).strip():
-        errors["form"] = SPAM_MESSAGE
+        errors["form"] = HONEYPOT_MESSAGE
 
     errors = {key: errors[key] for key in ("form", *FIELDS) if key in errors}
     if (

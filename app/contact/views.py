@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app import csrf, ratelimit
 from app.contact.consent import CONSENT_VERSION, wording
-from app.contact.forms import CONSENT_VALUES, validate_contact_form
+from app.contact.forms import CONSENT_VALUES, HONEYPOT, validate_contact_form
 from app.contact.languages import ALL as ALL_LANGUAGES
 from app.contact.languages import COMMON as COMMON_LANGUAGES
 from app.contact.models import ContactRequest
@@ -150,6 +150,7 @@ def _form_page(
         "place_note": place_note,
         "place_query": place_query,
         "csrf_token": token,
+        "honeypot": HONEYPOT,
         "consent_wording": wording(CONSENT_VERSION),
         "common_languages": COMMON_LANGUAGES,
         "all_languages": ALL_LANGUAGES,

@@ -61,7 +61,7 @@ def good_form(site: int, csrf_token: str, **changes: str) -> dict[str, str]:
         "language": "es",
         "site": str(site),
         "consent": "yes",
-        "website": "",
+        "leave_empty": "",
         "csrf_token": csrf_token,
     }
     form.update(changes)
@@ -116,7 +116,15 @@ def test_form_preselects_the_nearest_open_site_and_shows_its_contact(
     assert "Not yet recruiting" in text
     for published in ("Dana Example", "+1 312-555-0147", "dana@example.org"):
         assert published in text
-    for field in ("first_name", "last_name", "email", "phone", "language", "consent", "website"):
+    for field in (
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "language",
+        "consent",
+        "leave_empty",
+    ):
         assert f'name="{field}"' in text
     assert '<option value="es">Spanish</option>' in text
     assert token(text)
@@ -254,17 +262,38 @@ def test_cross_site_posts_are_refused(
     assert counts(session) == (0, 0)
 
 
-def test_the_honeypot_stops_bots(
+def test_the_honeypot_stops_bots_and_lets_a_person_send_again(
     client: TestClient, study: dict[str, Any], session: Session
 ) -> None:
     page = client.get(f"/studies/{nct(study)}/contact")
     near = site_id(session, study, "Near Clinic")
+    trap = re.search(r"<input [^>]*name=\"leave_empty\"[^>]*>", page.text)
+    assert trap, "the form has no honeypot"
+    for attribute in ('tabindex="-1"', 'autocomplete="off"', "data-lpignore", "data-1p-ignore"):
+        assert attribute in trap.group(0), attribute
+    assert '<div class="hp" aria-hidden="true">' in page.text
+
     response = client.post(
         f"/studies/{nct(study)}/contact",
-        data=good_form(near, token(page.text), website="http://spam.example"),
+        data=good_form(near, token(page.text), leave_empty="http://spam.example"),
     )
     assert response.status_code == 422
     assert counts(session) == (0, 0)
+    assert "press the send button again" in response.text
+    assert "try again later" not in response.text
+    assert 'value="jose.obrien@example.com"' in response.text  # the answers are kept
+    assert 'name="leave_empty" type="text" tabindex="-1" autocomplete="off" value=""' in (
+        response.text
+    )
+
+    # A person whose browser filled the box presses send again, and it goes through.
+    again = client.post(
+        f"/studies/{nct(study)}/contact",
+        data=good_form(near, token(response.text)),
+        follow_redirects=False,
+    )
+    assert again.status_code == 303
+    assert counts(session) == (1, 2)
 
 
 @pytest.mark.parametrize(
@@ -345,7 +374,7 @@ FIELDS = [
     "language",
     "site",
     "consent",
-    "website",
+    "leave_empty",
     "csrf_token",
 ]
 

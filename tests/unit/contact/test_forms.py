@@ -18,6 +18,8 @@ from app.contact.forms import (
     EMAIL_NO_AT_MESSAGE,
     EMAIL_UNDELIVERABLE_MESSAGE,
     FIELDS,
+    HONEYPOT,
+    HONEYPOT_MESSAGE,
     LANGUAGE_MESSAGE,
     MAX_FIELD,
     MAX_NAME,
@@ -44,7 +46,7 @@ VALID = {
     "language": "es",
     "site": str(US_SITE),
     "consent": "yes",
-    "website": "",
+    "leave_empty": "",
 }
 
 
@@ -84,7 +86,7 @@ def test_valid_form_is_cleaned_into_a_submission() -> None:
 
 
 def test_values_keep_what_was_typed_trimmed_without_the_honeypot() -> None:
-    result = validate(with_(first_name="  Maria  ", phone=" (312) 555-2368 ", website=""))
+    result = validate(with_(first_name="  Maria  ", phone=" (312) 555-2368 ", leave_empty=""))
     assert result.values == {
         "first_name": "Maria",
         "last_name": "Lopez",
@@ -442,37 +444,47 @@ def test_every_problem_is_reported_at_once() -> None:
             "phone": "+1 12",
             "language": "klingon",
             "site": "7",
-            "website": "",
+            "leave_empty": "",
         }
     )
     assert result.submission is None
     assert list(result.errors) == list(FIELDS)
 
 
-def test_filled_honeypot_is_a_neutral_form_error() -> None:
-    result = validate(with_(website="https://spam.example"))
+def test_filled_honeypot_says_plainly_what_to_do() -> None:
+    result = validate(with_(leave_empty="https://spam.example"))
     assert result.submission is None
-    assert set(result.errors) == {"form"}
-    assert "website" not in result.values
+    assert result.errors == {"form": HONEYPOT_MESSAGE}
+    assert HONEYPOT not in result.values
     message = result.errors["form"].lower()
-    assert "honeypot" not in message
-    assert "website" not in message
-    assert "bot" not in message
+    assert "press the send button again" in message
+    assert "autofill" in message
+    for word in ("honeypot", "bot", "spam", "later"):
+        assert word not in message
+
+
+def test_the_honeypot_has_no_name_browsers_autofill() -> None:
+    # The autofill detail tokens of the HTML standard, and the names autofill heuristics
+    # and password managers look for.
+    autofill = ("name", "email", "tel", "phone", "url", "website", "address", "company",
+                "organization", "city", "zip", "postal", "country", "user", "nickname")  # fmt: skip
+    assert not any(word in HONEYPOT.lower() for word in autofill)
+    assert HONEYPOT not in FIELDS
 
 
 def test_honeypot_is_reported_with_other_errors() -> None:
-    result = validate(with_(website="x", consent=""))
+    result = validate(with_(leave_empty="x", consent=""))
     assert set(result.errors) == {"form", "consent"}
 
 
 def test_blank_honeypot_is_ignored() -> None:
-    assert validate(with_(website="  ")).errors == {}
+    assert validate(with_(leave_empty="  ")).errors == {}
 
 
 # Never raises
 
 
-field_names = st.sampled_from([*FIELDS, "website", "other"]) | st.text(max_size=10)
+field_names = st.sampled_from([*FIELDS, HONEYPOT, "other"]) | st.text(max_size=10)
 field_values = st.text() | st.sampled_from(list(VALID.values()))
 
 
