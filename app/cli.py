@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import shlex
 import signal
 import sys
 import threading
@@ -320,6 +321,12 @@ def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+_NO_TERMINAL = (
+    "trialfinder create-admin: no terminal to ask for a password: use --password-stdin, "
+    "e.g. `printf '%s\\n' \"$PASSWORD\" | trialfinder create-admin {email} --password-stdin`"
+)
+
+
 def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
     """Create an administrator, or set a new password for one (ending their sessions)."""
     import getpass
@@ -329,8 +336,19 @@ def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Password again: ") != password:
+        # Without a terminal (a script, a container run without -t, a pipe), getpass would
+        # fall back to reading standard input, then fail on its end with a traceback, or
+        # take whatever was piped in unasked. Say how to give the password instead.
+        if sys.stdin is None or not sys.stdin.isatty():  # None: started with stdin closed
+            print(_NO_TERMINAL.format(email=shlex.quote(args.email)), file=sys.stderr)
+            return 2
+        try:
+            password = getpass.getpass("Password: ")
+            again = getpass.getpass("Password again: ")
+        except EOFError:
+            print(_NO_TERMINAL.format(email=shlex.quote(args.email)), file=sys.stderr)
+            return 2
+        if again != password:
             print("the passwords differ; nothing changed", file=sys.stderr)
             return 1
     if len(password) < MIN_PASSWORD_LENGTH:

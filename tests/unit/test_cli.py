@@ -6,9 +6,13 @@ that needs the database checks that the schema is the newest and refuses to star
 
 from __future__ import annotations
 
+import getpass
 import io
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -122,3 +126,60 @@ def test_the_check_itself_passes_at_head(environment: pytest.MonkeyPatch) -> Non
     settings: Settings = get_settings()
     cli.upgrade_database(settings)
     cli.prepare_database(settings)  # no exception: at head, nothing to do
+
+
+def test_create_admin_without_a_terminal_explains_itself(
+    environment: pytest.MonkeyPatch, empty_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def no_prompt(prompt: str = "") -> str:
+        raise AssertionError("asked for a password with no terminal to ask on")
+
+    environment.setattr(getpass, "getpass", no_prompt)
+    for stdin in ("", "a long enough password\n"):  # nothing, or a password piped unasked
+        environment.setattr(sys, "stdin", io.StringIO(stdin))
+        assert cli.main(["create-admin", "ops@example.org"]) == 2
+        error = capsys.readouterr().err
+        assert "no terminal to ask for a password: use --password-stdin, e.g. " in error
+        assert (
+            "`printf '%s\\n' \"$PASSWORD\" | trialfinder create-admin ops@example.org "
+            "--password-stdin`"
+        ) in error
+    assert tables(empty_database) == set()  # nothing was done
+
+
+def test_create_admin_ended_at_the_prompt_explains_itself(
+    environment: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    def ended(prompt: str = "") -> str:
+        raise EOFError
+
+    environment.setattr(sys, "stdin", Terminal(""))
+    environment.setattr(getpass, "getpass", ended)
+    assert cli.main(["create-admin", "ops@example.org"]) == 2
+    assert "use --password-stdin" in capsys.readouterr().err
+
+
+def test_create_admin_without_a_terminal_is_no_traceback(tmp_path: Path) -> None:
+    """As a script or `docker run` without -t would run it: no terminal at all."""
+    env = {
+        **os.environ,
+        "TRIALFINDER_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "TRIALFINDER_KEY_DIR": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "create-admin", "ops@example.org"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        start_new_session=True,  # no controlling terminal either
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "no terminal to ask for a password: use --password-stdin" in done.stderr
