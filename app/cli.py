@@ -164,6 +164,8 @@ def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
     from app.studies.models import Study
 
     prepare_database(settings)
+    if args.remove:
+        return _remove_demo_data(settings)
     if args.if_empty:
         with session_factory(settings)() as session:
             if session.scalar(select(func.count()).select_from(Study)):
@@ -174,6 +176,27 @@ def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
         for i, study in enumerate(generate_studies(args.studies, seed=args.seed))
     )
     return _print_report(run_import(settings, records, quiet=args.quiet))
+
+
+def _remove_demo_data(settings: Settings) -> int:
+    from app.admin.auth import audit
+    from app.demo.removal import remove_demo_studies
+
+    now = dt.datetime.now(dt.UTC)
+    sessions = session_factory(settings)
+    with sessions() as session, write_transaction(session):
+        removed = remove_demo_studies(session)
+        if removed.studies:
+            audit(
+                session,
+                actor="command line",
+                action="demo.remove",
+                now=now,
+                studies=removed.studies,
+                sites=removed.sites,
+            )
+    print(removed)
+    return 0
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
@@ -434,8 +457,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo-data", help="generate and import fictional demo studies")
     demo.add_argument("--studies", type=int, default=1000, metavar="N")
     demo.add_argument("--seed", type=int, default=1, metavar="S")
-    demo.add_argument(
+    once = demo.add_mutually_exclusive_group()
+    once.add_argument(
         "--if-empty", action="store_true", help="only when the database holds no studies yet"
+    )
+    once.add_argument(
+        "--remove",
+        action="store_true",
+        help="remove the demo studies (NCT9...) and their sites instead; real studies and "
+        "contact requests stay",
     )
     demo.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     demo.set_defaults(func=cmd_demo_data)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import getpass
 import io
+import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,6 +24,7 @@ from alembic.script import ScriptDirectory
 
 from app import cli
 from app.config import Settings, get_settings
+from tests import factories
 from tests.conftest import _postgres_database
 
 # Every command that used to migrate on start, with arguments that reach the database.
@@ -183,3 +186,44 @@ def test_create_admin_without_a_terminal_is_no_traceback(tmp_path: Path) -> None
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert "no terminal to ask for a password: use --password-stdin" in done.stderr
+
+
+def test_demo_data_can_be_removed_before_or_after_importing_real_records(
+    environment: pytest.MonkeyPatch,
+    empty_database: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    real = factories.study("NCT05501886", sites=[factories.site(), factories.site()])
+    listing = tmp_path / "real.json"
+    listing.write_text(json.dumps(real))
+
+    assert run(environment, ["demo-data", "--remove"]) == 0  # nothing there yet
+    assert "removed 0 demo studies with 0 sites; 0 other studies kept" in capsys.readouterr().out
+    assert run(environment, ["demo-data", "--studies", "3", "--if-empty", "-q"]) == 0
+    assert run(environment, ["import-ctgov", "-q", str(listing)]) == 0
+    capsys.readouterr()
+
+    assert run(environment, ["demo-data", "--remove"]) == 0
+    said = capsys.readouterr().out
+    assert re.fullmatch(r"removed 3 demo studies with [\d,]+ sites; 1 other study kept\n", said)
+    engine = sa.create_engine(empty_database)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT nct_id FROM studies")).scalars().all() == [
+                "NCT05501886"
+            ]
+            assert conn.execute(sa.text("SELECT count(*) FROM sites")).scalar() == 2
+            audited = conn.execute(
+                sa.text("SELECT actor FROM audit_events WHERE action = 'demo.remove'")
+            ).scalars()
+            assert audited.all() == ["command line"]
+    finally:
+        engine.dispose()
+
+    # `make run` loads demo data only into an empty database: not over real records.
+    assert run(environment, ["demo-data", "--if-empty"]) == 0
+    assert "the database already holds studies; no demo data loaded" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as refused:
+        cli.main(["demo-data", "--remove", "--if-empty"])
+    assert refused.value.code == 2
