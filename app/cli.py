@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import shlex
 import signal
 import sys
 import threading
@@ -163,6 +164,8 @@ def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
     from app.studies.models import Study
 
     prepare_database(settings)
+    if args.remove:
+        return _remove_demo_data(settings)
     if args.if_empty:
         with session_factory(settings)() as session:
             if session.scalar(select(func.count()).select_from(Study)):
@@ -173,6 +176,27 @@ def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
         for i, study in enumerate(generate_studies(args.studies, seed=args.seed))
     )
     return _print_report(run_import(settings, records, quiet=args.quiet))
+
+
+def _remove_demo_data(settings: Settings) -> int:
+    from app.admin.auth import audit
+    from app.demo.removal import remove_demo_studies
+
+    now = dt.datetime.now(dt.UTC)
+    sessions = session_factory(settings)
+    with sessions() as session, write_transaction(session):
+        removed = remove_demo_studies(session)
+        if removed.studies:
+            audit(
+                session,
+                actor="command line",
+                action="demo.remove",
+                now=now,
+                studies=removed.studies,
+                sites=removed.sites,
+            )
+    print(removed)
+    return 0
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
@@ -320,6 +344,12 @@ def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+_NO_TERMINAL = (
+    "trialfinder create-admin: no terminal to ask for a password: use --password-stdin, "
+    "e.g. `printf '%s\\n' \"$PASSWORD\" | trialfinder create-admin {email} --password-stdin`"
+)
+
+
 def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
     """Create an administrator, or set a new password for one (ending their sessions)."""
     import getpass
@@ -329,8 +359,19 @@ def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Password again: ") != password:
+        # Without a terminal (a script, a container run without -t, a pipe), getpass would
+        # fall back to reading standard input, then fail on its end with a traceback, or
+        # take whatever was piped in unasked. Say how to give the password instead.
+        if sys.stdin is None or not sys.stdin.isatty():  # None: started with stdin closed
+            print(_NO_TERMINAL.format(email=shlex.quote(args.email)), file=sys.stderr)
+            return 2
+        try:
+            password = getpass.getpass("Password: ")
+            again = getpass.getpass("Password again: ")
+        except EOFError:
+            print(_NO_TERMINAL.format(email=shlex.quote(args.email)), file=sys.stderr)
+            return 2
+        if again != password:
             print("the passwords differ; nothing changed", file=sys.stderr)
             return 1
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -416,8 +457,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo-data", help="generate and import fictional demo studies")
     demo.add_argument("--studies", type=int, default=1000, metavar="N")
     demo.add_argument("--seed", type=int, default=1, metavar="S")
-    demo.add_argument(
+    once = demo.add_mutually_exclusive_group()
+    once.add_argument(
         "--if-empty", action="store_true", help="only when the database holds no studies yet"
+    )
+    once.add_argument(
+        "--remove",
+        action="store_true",
+        help="remove the demo studies (NCT9...) and their sites instead; real studies and "
+        "contact requests stay",
     )
     demo.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     demo.set_defaults(func=cmd_demo_data)

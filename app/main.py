@@ -94,6 +94,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The place index takes a moment to build; build it before the first search needs it.
     threading.Thread(target=places.warm_up, name="geo-warm-up", daemon=True).start()
 
+    @app.api_route("/favicon.ico", methods=["GET", "HEAD"], include_in_schema=False)
+    def favicon() -> RedirectResponse:
+        # Pages name their icon (static/favicon.svg); browsers, feed readers and bookmark
+        # tools that ask the conventional address without reading a page are sent there.
+        return RedirectResponse(app.url_path_for("static", path="favicon.svg"), status_code=301)
+
     @app.api_route("/healthz", methods=["GET", "HEAD"], include_in_schema=False)
     def healthz() -> PlainTextResponse:
         return PlainTextResponse("ok")

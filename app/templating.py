@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from app.geo.places import GEONAMES_CREDIT
 from app.languages import language_name
 from app.masking import mask_email, mask_name, mask_phone
+from app.phones import display_phone
 from app.resources import TEMPLATE_DIR
 from app.studies.markdown import to_html
 from app.studies.rules import is_fictional
@@ -112,6 +113,7 @@ def make_templates() -> Jinja2Templates:
         "markdown": to_html,
         "mask_email": mask_email,
         "mask_phone": mask_phone,
+        "phone": display_phone,
     }
     env.filters.update(filters)
     env.globals["geonames_credit"] = GEONAMES_CREDIT

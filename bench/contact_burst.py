@@ -215,7 +215,7 @@ class Patient:
             "site": str(self.site_id),
             "consent": "yes",
             "csrf_token": token,
-            "website": "",
+            "leave_empty": "",
         }
         return urlencode(fields).encode()
 

@@ -41,17 +41,23 @@ class StudyName:
 
 @dataclass(frozen=True)
 class PublishedContact:
-    """The study's own contact, as the listing publishes it."""
+    """The study's own contact, as the listing publishes it.
+
+    `country` is the site's: a phone number written without its country code is read there.
+    """
 
     name: str | None
     phone: str | None
     email: str | None
+    country: str | None = None
 
     @classmethod
-    def of(cls, contact: dict[str, Any] | None) -> PublishedContact | None:
+    def of(
+        cls, contact: dict[str, Any] | None, *, country: str | None = None
+    ) -> PublishedContact | None:
         if not contact or not (contact.get("phone") or contact.get("email")):
             return None
-        return cls(contact.get("name"), contact.get("phone"), contact.get("email"))
+        return cls(contact.get("name"), contact.get("phone"), contact.get("email"), country)
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,9 @@ class ContactEmail(EmailContext):
             language="Portuguese",
             study_url="https://trialfinder.example/studies/NCT90000001",
             site_url="https://trialfinder.example",
-            contact=PublishedContact("Dana Example", "+1 312-555-0147", "dana@example.org"),
+            contact=PublishedContact(
+                "Dana Example", "312-555-0147", "dana@example.org", "United States"
+            ),
             retention_days=180,
             access_url="https://trialfinder.example/requests/sample-token",
         )

@@ -47,12 +47,24 @@ MAX_FIELD = 1000
 FIELDS = ("first_name", "last_name", "email", "phone", "language", "site", "consent")
 """The form's fields, in page order; these are the keys of `FormResult.values`."""
 
-HONEYPOT = "website"
-"""A field hidden from people: only bots fill it in."""
+HONEYPOT = "leave_empty"
+"""A field hidden from people, from their browsers' autofill and from password managers:
+only bots fill it in. Its name is no autofill keyword ("website", "url", "company", ...),
+so that no browser fills it in for a person (see templates/contact/form.html)."""
 
 CONTROL_MESSAGE = "Please remove line breaks or special characters."
-SPAM_MESSAGE = "Sorry, we could not send your request. Please try again later."
-EMAIL_MESSAGE = "Enter an email address like name@example.com."
+HONEYPOT_MESSAGE = (
+    "We have not sent your request yet: a hidden box of this form was filled in, perhaps by "
+    "your browser's autofill. Your answers are kept below. Please check them and press the "
+    "send button again."
+)
+"""Said when the honeypot was filled. A person it catches is not stuck: the form comes
+back with the hidden box empty, so sending again goes through."""
+EMAIL_MESSAGE = "Please check the email address: it should look like name@example.com."
+"""Said when nothing more precise fits; see `EMAIL_MESSAGES`."""
+EMAIL_NO_AT_MESSAGE = (
+    "Please check the email address: it needs an @ and a domain, like name@example.com."
+)
 PHONE_MESSAGE = "Enter a phone number we can call, including the area code."
 PHONE_ABROAD_MESSAGE = (
     "If your number is from another country than the study site, start with + and "
@@ -74,22 +86,45 @@ _NAME_PUNCTUATION = frozenset(" -'\u2019.")
 # the correct spelling of many Persian, Indic and Sinhala names.
 _NAME_JOINERS = frozenset("\u200c\u200d")
 _NAME_SYMBOLS = _NAME_PUNCTUATION | _NAME_JOINERS
-# Email-validator reasons that would puzzle a patient rather than help them.
-# Compared lower-cased.
-_TECHNICAL_REASONS = (
-    "idna",
-    "punycode",
-    "unicode",
-    "literal",
-    "ipv",
-    "bracket",
-    "quot",
-    "display name",
-    "ascii",
-    "error while",
-    "labels",
+# What to tell a patient for each of email-validator's reasons, which are written for
+# programmers ("The part after the @-sign is not valid. It should have a period."). The
+# library gives no codes, so its English messages are matched (lower-cased, first match
+# wins); a reason not listed, or one a new version words differently, gets EMAIL_MESSAGE.
+EMAIL_MESSAGES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("must have an @-sign", "at-sign (@) character instead", "small commercial at"),
+     EMAIL_NO_AT_MESSAGE),
+    (("invalid characters: '@'",), "Please check the email address: it should have only one @."),
+    (("something before the @-sign",),
+     "Please check the email address: your name or user name goes before the @, "
+     "like name@example.com."),
+    (("something after the @-sign",),
+     "Please check the email address: it needs a domain after the @, like name@example.com."),
+    (("should have a period", "top-level domain", "special-use or reserved"),
+     "Please check the part after the @: it should be a domain that takes email, like "
+     "example.com."),
+    (("space",), "Please check the email address: it cannot contain spaces."),
+    (("hyphen", "two dashes"),
+     "Please check the part after the @: a hyphen cannot come first or last, or next to a "
+     "dot."),
+    (("period",),
+     "Please check the dots in the email address: a dot cannot come first or last, next to "
+     "the @, or twice in a row."),
+    (("internationalized characters before the @-sign",),
+     "Please use an email address without accents or other special letters before the @: "
+     "not every mail system can deliver to one."),
+    (("display name", "angle bracket", "anything after the email address"),
+     "Please type only the email address, like name@example.com, without a name or other "
+     "text around it."),
+    (("too long",), "This email address is too long. Please check it."),
+    (("invalid character",),
+     "Please check the email address: it can only have letters, numbers and . _ - + before "
+     "the @, and letters, numbers, dots and hyphens after it."),
+    (("the part after the @-sign",),
+     "Please check the part after the @: it should be a domain like example.com."),
+)  # fmt: skip
+EMAIL_UNDELIVERABLE_MESSAGE = (
+    "Please check the part after the @: no email can be delivered to that domain."
 )
-_MAX_REASON = 160
 # How email-validator starts the message when the DNS look-up itself failed.
 _DNS_FAILURE = "There was an error while checking"
 
@@ -145,8 +180,9 @@ def validate_contact_form(
     gives a site's ISO 3166 alpha-2 region (e.g. "US"), used to read a phone number
     written without its country code, or None when unknown. `check_deliverability`
     makes email-validator look the email domain up in DNS. Unknown fields are ignored.
-    A filled-in honeypot field gives an error under "form" (the caller treats the
-    request as spam). Never raises for any `data`.
+    A filled-in honeypot field (`HONEYPOT`) gives `HONEYPOT_MESSAGE` under "form": the
+    request is not sent, and a person whose browser filled it can send again. Never
+    raises for any `data`.
     """
     raw = {field: _raw(data, field) for field in FIELDS}
     values = {field: value.strip()[:MAX_FIELD] for field, value in raw.items()}
@@ -181,7 +217,7 @@ def validate_contact_form(
     language = check("language", _clean_language)
     consent = check("consent", _clean_consent)
     if _raw(data, HONEYPOT).strip():
-        errors["form"] = SPAM_MESSAGE
+        errors["form"] = HONEYPOT_MESSAGE
 
     errors = {key: errors[key] for key in ("form", *FIELDS) if key in errors}
     if (
@@ -279,15 +315,18 @@ def _clean_email(value: str, check_deliverability: bool) -> str | _Problem:
             # Our own look-up failed, which says nothing about the patient's address.
             return mail_address(value, check_deliverability=False)
     except email_validator.EmailNotValidError as error:
-        return _Problem(_email_message(str(error)))
+        return _Problem(email_message(error))
 
 
-def _email_message(reason: str) -> str:
-    """The friendly message, followed by email-validator's reason when a patient can
-    make sense of it ("An email address must have an @-sign.")."""
-    if len(reason) > _MAX_REASON or any(word in reason.lower() for word in _TECHNICAL_REASONS):
-        return EMAIL_MESSAGE
-    return f"{EMAIL_MESSAGE} {reason}"
+def email_message(error: email_validator.EmailNotValidError) -> str:
+    """What to tell a patient about email-validator's `error`, in plain words."""
+    if isinstance(error, email_validator.EmailUndeliverableError):
+        return EMAIL_UNDELIVERABLE_MESSAGE
+    reason = str(error).lower()
+    for fragments, message in EMAIL_MESSAGES:
+        if any(fragment in reason for fragment in fragments):
+            return message
+    return EMAIL_MESSAGE
 
 
 def _clean_phone(value: str, region: str | None) -> str | _Problem:

@@ -220,7 +220,9 @@ def compose_emails(
         "language": language_name(request.language) if request.language else None,
         "study_url": f"{settings.base_url.rstrip('/')}/studies/{study.nct_id}",
         "site_url": settings.base_url,
-        "contact": PublishedContact.of(study.contact_for(site)),
+        "contact": PublishedContact.of(
+            study.contact_for(site), country=site.country if site else None
+        ),
         "retention_days": settings.retention_days,
     }
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app import csrf, ratelimit
 from app.contact.consent import CONSENT_VERSION, wording
-from app.contact.forms import CONSENT_VALUES, validate_contact_form
+from app.contact.forms import CONSENT_VALUES, HONEYPOT, validate_contact_form
 from app.contact.models import ContactRequest
 from app.contact.service import (
     PUBLIC_ID,
@@ -151,6 +151,7 @@ def _form_page(
         "place_note": place_note,
         "place_query": place_query,
         "csrf_token": token,
+        "honeypot": HONEYPOT,
         "consent_wording": wording(CONSENT_VERSION),
         # Sites whose team speaks it are marked (a form shown again, or ?language=xx).
         "preferred_language": _preferred_language(request, values),

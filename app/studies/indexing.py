@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -41,12 +42,14 @@ def indexed_text_of(study: object) -> dict[str, str]:
     return indexed_text(vars(study))
 
 
+def _terms(texts: Iterable[str]) -> set[str]:
+    """The vocabulary words in indexed texts."""
+    return {w for text in texts for w in text.split() if MIN_TERM <= len(w) <= MAX_TERM}
+
+
 def add_terms(session: Session, studies: Iterable[object]) -> None:
     """Add the studies' words to the vocabulary that typo tolerance draws on."""
-    terms: set[str] = set()
-    for study in studies:
-        for text in indexed_text_of(study).values():
-            terms.update(w for w in text.split() if MIN_TERM <= len(w) <= MAX_TERM)
+    terms = _terms(text for study in studies for text in indexed_text_of(study).values())
     if not terms:
         return
     rows = [{"term": t} for t in sorted(terms)]
@@ -60,3 +63,21 @@ def reindex(session: Session, study: Study) -> None:
     for column, text in indexed_text_of(study).items():
         setattr(study, column, text)
     add_terms(session, [study])
+
+
+def prune_terms(session: Session, *, batch: int = 1000) -> int:
+    """Drop the words no study uses any more from the vocabulary; return how many.
+
+    After studies are removed, their words would otherwise stay, and a typo could be
+    "corrected" towards a word that no longer finds anything. Reads only the indexed
+    text columns, a batch of studies at a time.
+    """
+    columns = (Study.search_conditions, Study.search_mesh, Study.search_title)
+    used: set[str] = set()
+    for row in session.execute(select(*columns).execution_options(yield_per=batch)):
+        used |= _terms(row)
+    unused = sorted(set(session.scalars(select(SearchTerm.term))) - used)
+    for start in range(0, len(unused), batch):
+        chunk = unused[start : start + batch]
+        session.execute(delete(SearchTerm).where(SearchTerm.term.in_(chunk)))
+    return len(unused)

@@ -38,6 +38,9 @@ from app.studies.text import words
 
 DEFAULT_RADIUS_KM = 100.0
 MAX_PAGE_SIZE = 100
+MAX_PAGE = 10000
+"""The highest page number the search takes: the API refuses more, the results page shows
+its last page instead (an absurd OFFSET would only keep the database counting)."""
 # Words that carry no meaning for a condition. Both engines must ignore the same ones,
 # or "cancer of the breast" would find "Breast Cancer" on one and not the other.
 STOP_WORDS = frozenset(
@@ -83,7 +86,7 @@ class SearchParams(BaseModel):
     lon: Annotated[float | None, Field(ge=-180, le=180, allow_inf_nan=False)] = None
     radius_km: Annotated[float, Field(gt=0, le=20000, allow_inf_nan=False)] = DEFAULT_RADIUS_KM
     status: list[str] = Field(default_factory=lambda: list(DEFAULT_STATUSES))
-    page: Annotated[int, Field(ge=1, le=10000)] = 1
+    page: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 1
     page_size: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = 20
 
     @field_validator("condition", "location", mode="after")
@@ -183,10 +186,15 @@ class PlaceProblem:
         return cls("location", str(error), list(options))
 
 
+YOUR_LOCATION = "your location"
+
+
 def resolve_origin(params: SearchParams) -> Place | None:
     """The point distances are measured from; raises PlaceError for an unknown place."""
     if params.lat is not None and params.lon is not None:
-        return Place(label=f"{params.lat:.4f}, {params.lon:.4f}", lat=params.lat, lon=params.lon)
+        # A position from the patient's device has no name; coordinates mean nothing to
+        # a reader, so pages say "within 100 km of your location".
+        return Place(label=YOUR_LOCATION, lat=params.lat, lon=params.lon)
     if params.location:
         return resolve_place(params.location)
     return None

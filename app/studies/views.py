@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from app.studies.criteria import parse_criteria
 from app.studies.models import Study
 from app.studies.rules import NCT_ID, OPEN_STATUSES
 from app.studies.search import (
+    MAX_PAGE,
     PlaceProblem,
     SearchParams,
     related_studies,
@@ -92,6 +93,11 @@ def home(request: Request) -> Response:
 def results(request: Request, session: DbSession) -> Response:
     raw = query_dict(request)
     raw.setdefault("page_size", request.app.state.settings.page_size)
+    # A page number past the highest the search allows is past the end all the same: it
+    # is sent to the last page below, like any other, rather than refused.
+    page = whole_number(raw.get("page"), maximum=10**18)
+    if page is not None and page > MAX_PAGE:
+        raw["page"] = MAX_PAGE
     form = {k: v for k, v in raw.items() if isinstance(v, str)}
     if "status" in raw:
         form["status"] = ",".join(raw["status"])
@@ -120,11 +126,17 @@ def results(request: Request, session: DbSession) -> Response:
         context["place_options"] = problem.options
         return render(request, "studies/results.html", context, status_code=422)
     result = search_studies(session, params, origin=origin)
-    if params.page > result.pages and result.total:
-        context["errors"] = {"page": FIELD_MESSAGES["page"]}
-        return render(request, "studies/results.html", context, status_code=422)
+    if params.page > result.pages:
+        # An old link, or results that have shrunk since: show the last page there is.
+        return RedirectResponse(_with_page(request, result.pages), status_code=303)
     context.update(result=result, origin=origin, place_query=_place_query(params, origin))
     return render(request, "studies/results.html", context)
+
+
+def _with_page(request: Request, page: int) -> str:
+    """This page's URL at another page of results, every other parameter kept as given."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+    return f"{request.url.path}?{urlencode([*query, ('page', str(page))])}"
 
 
 def _place_query(params: SearchParams, origin: Place | None) -> str:

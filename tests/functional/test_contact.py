@@ -62,7 +62,7 @@ def good_form(site: int, csrf_token: str, **changes: str) -> dict[str, str]:
         "language": "es",
         "site": str(site),
         "consent": "yes",
-        "website": "",
+        "leave_empty": "",
         "csrf_token": csrf_token,
     }
     form.update(changes)
@@ -117,7 +117,15 @@ def test_form_preselects_the_nearest_open_site_and_shows_its_contact(
     assert "Not yet recruiting" in text
     for published in ("Dana Example", "+1 312-555-0147", "dana@example.org"):
         assert published in text
-    for field in ("first_name", "last_name", "email", "phone", "language", "consent", "website"):
+    for field in (
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "language",
+        "consent",
+        "leave_empty",
+    ):
         assert f'name="{field}"' in text
     assert '<option value="es">Spanish</option>' in text
     assert token(text)
@@ -255,17 +263,38 @@ def test_cross_site_posts_are_refused(
     assert counts(session) == (0, 0)
 
 
-def test_the_honeypot_stops_bots(
+def test_the_honeypot_stops_bots_and_lets_a_person_send_again(
     client: TestClient, study: dict[str, Any], session: Session
 ) -> None:
     page = client.get(f"/studies/{nct(study)}/contact", params=CHOOSE)
     near = site_id(session, study, "Near Clinic")
+    trap = re.search(r"<input [^>]*name=\"leave_empty\"[^>]*>", page.text)
+    assert trap, "the form has no honeypot"
+    for attribute in ('tabindex="-1"', 'autocomplete="off"', "data-lpignore", "data-1p-ignore"):
+        assert attribute in trap.group(0), attribute
+    assert '<div class="hp" aria-hidden="true">' in page.text
+
     response = client.post(
         f"/studies/{nct(study)}/contact",
-        data=good_form(near, token(page.text), website="http://spam.example"),
+        data=good_form(near, token(page.text), leave_empty="http://spam.example"),
     )
     assert response.status_code == 422
     assert counts(session) == (0, 0)
+    assert "press the send button again" in response.text
+    assert "try again later" not in response.text
+    assert 'value="jose.obrien@example.com"' in response.text  # the answers are kept
+    assert 'name="leave_empty" type="text" tabindex="-1" autocomplete="off" value=""' in (
+        response.text
+    )
+
+    # A person whose browser filled the box presses send again, and it goes through.
+    again = client.post(
+        f"/studies/{nct(study)}/contact",
+        data=good_form(near, token(response.text)),
+        follow_redirects=False,
+    )
+    assert again.status_code == 303
+    assert counts(session) == (1, 2)
 
 
 @pytest.mark.parametrize(
@@ -346,7 +375,7 @@ FIELDS = [
     "language",
     "site",
     "consent",
-    "website",
+    "leave_empty",
     "csrf_token",
 ]
 
@@ -511,3 +540,59 @@ def test_a_study_with_one_site_goes_straight_to_the_form(
     assert 'name="site"' in page.text
     assert re.search(r'value="\d+" checked', page.text)
     assert "(nearest)" not in page.text
+
+
+def test_phones_are_shown_in_the_international_format_and_stored_in_e164(
+    client: TestClient, session: Session
+) -> None:
+    typed_by_registry = {
+        "name": "Dana Example",
+        "phone": "(312) 555-0147",
+        "email": "d@example.org",
+    }
+    record = f.study(sites=[f.site(facility="Lake Clinic", contacts=[typed_by_registry])])
+    load(session, record)
+    page = client.get(f"/studies/{nct(record)}/contact", params=CHICAGO)
+    assert 'phone <a href="tel:(312) 555-0147">+1 312-555-0147</a>' in page.text
+    response = client.post(
+        f"/studies/{nct(record)}/contact",
+        data=good_form(site_id(session, record, "Lake Clinic"), token(page.text)),
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert session.scalars(select(ContactRequest)).one().phone == "+12024561111"
+    messages = {m.kind: m for m in session.scalars(select(OutboxMessage))}
+    site_email, copy = messages["contact_site"], messages["contact_patient"]
+    assert "Phone:  +1 202-456-1111" in (site_email.body_text or "")
+    assert 'href="tel:+12024561111">+1 202-456-1111</a>' in (site_email.body_html or "")
+    assert "Phone: +1 202-456-1111" in (copy.body_text or "")
+    assert "<td>+1 202-456-1111</td>" in (copy.body_html or "")
+    assert "phone +1 312-555-0147" in (copy.body_text or "")
+
+
+@pytest.mark.parametrize(
+    ("name", "greeting"),
+    [
+        ("Site Public Contact", "Hello,\n"),
+        ("Trial Transparency email recommended (Toll free for US & Canada)", "Hello,\n"),
+        ("Dana Example, MD", "Hello Dana Example,\n"),
+    ],
+)
+def test_the_site_email_greets_a_person_and_never_a_placeholder(
+    client: TestClient, session: Session, name: str, greeting: str
+) -> None:
+    contact = {"name": name, "email": "site@example.org"}
+    record = f.study(sites=[f.site(facility="Lake Clinic", contacts=[contact])])
+    load(session, record)
+    page = client.get(f"/studies/{nct(record)}/contact")
+    response = client.post(
+        f"/studies/{nct(record)}/contact",
+        data=good_form(site_id(session, record, "Lake Clinic"), token(page.text)),
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    site_email = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "contact_site")
+    ).one()
+    assert (site_email.body_text or "").startswith(greeting)
+    assert f"<p>{greeting.strip()}</p>" in (site_email.body_html or "")

@@ -74,6 +74,6 @@ def test_the_study_page_stays_light(client: TestClient, session: Session) -> Non
     load(session, record)
     page = client.get(f"/studies/{nct(record)}", params={"lat": 41.88, "lon": -87.63})
     assets = re.findall(r'(?:href|src)="(?:https?://[^/]+)?(/static/[^"]+)"', page.text)
-    assert sorted(a.rsplit("/", 1)[-1] for a in assets) == ["site.css", "site.js"]
+    assert sorted(a.rsplit("/", 1)[-1] for a in assets) == ["favicon.svg", "site.css", "site.js"]
     total = len(page.content) + sum(len(client.get(a).content) for a in assets)
     assert total < 60 * 1024, total

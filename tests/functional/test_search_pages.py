@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlencode
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -265,8 +267,59 @@ def test_results_are_paginated_with_the_configured_page_size(
         assert 'rel="prev"' in last.text
         assert 'rel="next"' not in last.text
         beyond = small_pages.get("/studies", params={"condition": "gout", "page": 4})
-        assert beyond.status_code == 422
-        assert "page of results does not exist" in beyond.text
+        assert beyond.status_code == 200
+        assert beyond.url.params["page"] == "3"  # redirected to the last page
+
+
+def test_a_page_past_the_end_redirects_to_the_last_page(
+    settings: Settings, db_sessionmaker: sessionmaker[Session], session: Session
+) -> None:
+    load(session, *[f.study(conditions=("Gout",)) for _ in range(5)])
+    app = create_app(settings.model_copy(update={"page_size": 2}))
+    app.state.sessionmaker = db_sessionmaker
+    with TestClient(app, follow_redirects=False) as small_pages:
+        asked = [
+            ("condition", "gout"),
+            ("age", "40"),
+            ("sex", "any"),
+            ("status", "RECRUITING"),
+            ("status", "NOT_YET_RECRUITING"),
+            ("page", "9999"),
+            ("radius_km", "250"),
+        ]
+        for page in ("9999", "10001", "123456789012"):
+            query = urlencode([(k, page if k == "page" else v) for k, v in asked])
+            response = small_pages.get(f"/studies?{query}")
+            assert response.status_code == 303, page
+            location = httpx.URL(response.headers["location"])
+            assert location.path == "/studies"
+            kept = [(k, v) for k, v in location.params.multi_items() if k != "page"]
+            assert kept == [(k, v) for k, v in asked if k != "page"]
+            assert location.params["page"] == "3"
+            last = small_pages.get(str(location))
+            assert last.status_code == 200
+            assert "Page 3 of 3" in last.text
+
+        nothing = small_pages.get("/studies", params={"condition": "zzzzqqq", "page": "5"})
+        assert nothing.status_code == 303
+        assert httpx.URL(nothing.headers["location"]).params["page"] == "1"
+
+        for bad in ("0", "abc", "-2", "1.5"):
+            response = small_pages.get("/studies", params={"condition": "gout", "page": bad})
+            assert response.status_code == 422, bad
+            assert "That page of results does not exist." in response.text
+
+
+def test_the_api_answers_a_page_past_the_end_with_no_results_and_the_total(
+    client: TestClient, session: Session
+) -> None:
+    load(session, *[f.study(conditions=("Gout",)) for _ in range(3)])
+    response = client.get("/api/v1/studies", params={"condition": "gout", "page": 9999})
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["total"], body["page"], body["results"]) == (3, 9999, [])
+    for bad in ("0", "abc"):
+        assert client.get("/api/v1/studies", params={"page": bad}).status_code == 422
 
 
 def test_stale_warning_says_why(client: TestClient, session: Session) -> None:
@@ -324,3 +377,21 @@ def test_unreadable_condition_is_a_form_error(client: TestClient) -> None:
     assert "English letters" in page.text
     api = client.get("/api/v1/studies", params={"condition": "!!!"})
     assert api.status_code == 422
+
+
+def test_a_device_position_is_called_your_location(
+    client: TestClient, asthma: dict[str, Any]
+) -> None:
+    here = {"lat": "42.3601", "lon": "-71.0589"}
+    pages = {
+        "results": client.get("/studies", params={**here, "radius_km": 2000}),
+        "study": client.get(f"/studies/{nct(asthma)}", params=here),
+        "sites": client.get(f"/studies/{nct(asthma)}/sites", params=here),
+        "summary": client.get(f"/studies/{nct(asthma)}/summary", params=here),
+    }
+    for name, page in pages.items():
+        assert page.status_code == 200, name
+        assert "42.3601, -71.0589" not in page.text, name
+        assert "your location" in page.text, name
+    assert "within 2000 km of your location" in pages["results"].text
+    assert 'placeholder="Using your location"' in pages["results"].text

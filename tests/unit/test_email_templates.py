@@ -71,3 +71,20 @@ def test_the_patient_is_told_how_to_reach_the_study_directly() -> None:
     without = render_email(PatientCopy(**vars(CASES["no published contact"])))
     assert "contact the study directly" not in without.text
     assert "none given" in without.text
+
+
+@pytest.mark.parametrize("kind", [SiteEmail, PatientCopy])
+def test_phones_are_shown_in_the_international_format(kind: type[ContactEmail]) -> None:
+    assert SAMPLE.request.phone == "+12025550143"  # stored in E.164
+    assert SAMPLE.contact is not None
+    assert SAMPLE.contact.phone == "312-555-0147"  # as the listing typed it
+    email = render_email(kind(**vars(SAMPLE)))
+    assert email.html is not None
+    for body in (email.text, email.html):
+        assert "+1 202-555-0143" in body
+        assert "+12025550143<" not in body
+        assert "Phone:  +12025550143" not in body
+        assert "Phone: +12025550143" not in body
+    if kind is PatientCopy:
+        assert "phone +1 312-555-0147" in email.text
+        assert "phone +1 312-555-0147" in email.html

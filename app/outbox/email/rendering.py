@@ -21,6 +21,7 @@ from jinja2 import (
     select_autoescape,
 )
 
+from app.phones import display_phone
 from app.resources import TEMPLATE_DIR
 
 
@@ -53,7 +54,7 @@ class RenderedEmail:
 
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR / "email"),
         autoescape=select_autoescape(enabled_extensions=("html",), default=False),
         undefined=StrictUndefined,
@@ -61,6 +62,8 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["phone"] = display_phone  # the same display as on pages
+    return env
 
 
 def render_email(context: EmailContext) -> RenderedEmail:
