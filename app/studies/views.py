@@ -19,7 +19,7 @@ from app.geo.places import Place, PlaceError, resolve_place
 from app.params import whole_number
 from app.studies.criteria import parse_criteria
 from app.studies.models import Study
-from app.studies.rules import NCT_ID, OPEN_STATUSES
+from app.studies.rules import DEFAULT_STATUSES, NCT_ID, NOT_YET_RECRUITING, OPEN_STATUSES
 from app.studies.search import (
     MAX_PAGE,
     PlaceProblem,
@@ -99,9 +99,15 @@ def results(request: Request, session: DbSession) -> Response:
     if page is not None and page > MAX_PAGE:
         raw["page"] = MAX_PAGE
     form = {k: v for k, v in raw.items() if isinstance(v, str)}
-    if "status" in raw:
-        form["status"] = ",".join(raw["status"])
-    context: dict[str, Any] = {"form": form, "errors": {}, "radii": RADIUS_CHOICES, "result": None}
+    context: dict[str, Any] = {
+        "form": form,
+        "errors": {},
+        "radii": RADIUS_CHOICES,
+        "result": None,
+        # The statuses as asked, kept by the form when it is sent again (a bad one too,
+        # with its error, so that nothing chosen is lost).
+        "statuses": _asked_statuses(raw.get("status")),
+    }
     try:
         params = SearchParams.model_validate(raw)
     except ValidationError as exc:
@@ -130,7 +136,25 @@ def results(request: Request, session: DbSession) -> Response:
         # An old link, or results that have shrunk since: show the last page there is.
         return RedirectResponse(_with_page(request, result.pages), status_code=303)
     context.update(result=result, origin=origin, place_query=_place_query(params, origin))
+    context["statuses"] = params.status
+    if result.total == 0 and NOT_YET_RECRUITING not in params.status:
+        # Would studies that open soon give results? Then the empty state says so.
+        wider = params.model_copy(update={"status": [*params.status, NOT_YET_RECRUITING]})
+        soon = search_studies(session, wider, origin=origin).total
+        if soon:
+            context["open_soon"] = (soon, _with_statuses(request, wider.status))
     return render(request, "studies/results.html", context)
+
+
+def _with_statuses(request: Request, statuses: list[str]) -> str:
+    """This search's URL with these statuses, from its first page."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k not in ("page", "status")]
+    return f"{request.url.path}?{urlencode([*query, *(('status', s) for s in statuses)])}"
+
+
+def _asked_statuses(values: list[str] | None) -> list[str]:
+    parts = [p.strip().upper() for value in values or () for p in value.split(",")]
+    return list(dict.fromkeys(p for p in parts if p)) or list(DEFAULT_STATUSES)
 
 
 def _with_page(request: Request, page: int) -> str:

@@ -395,3 +395,49 @@ def test_a_device_position_is_called_your_location(
         assert "your location" in page.text, name
     assert "within 2000 km of your location" in pages["results"].text
     assert 'placeholder="Using your location"' in pages["results"].text
+
+
+def test_studies_that_open_soon_are_added_by_the_box_and_offered_when_nothing_recruits(
+    client: TestClient, session: Session
+) -> None:
+    """The box adds NOT_YET_RECRUITING to RECRUITING, never replaces it; every status
+    asked for is kept on the form; the empty state offers the ones that open soon."""
+    from tests import factories as factory
+    from tests.conftest import load as load_records
+
+    soon = factory.study(
+        title="Zebrafish-inspired rehab, opening soon",
+        conditions=("Gout",),
+        status="NOT_YET_RECRUITING",
+    )
+    open_now = factory.study(title="Gout diet study", conditions=("Gout",))
+    load_records(session, soon, open_now)
+    first = client.get("/studies", params={"condition": "gout"})
+    assert "Gout diet study" in first.text
+    assert "opening soon" not in first.text
+    assert re.search(r'<input type="hidden" name="status" value="RECRUITING">', first.text)
+    assert 'id="open_soon" name="status" type="checkbox" value="NOT_YET_RECRUITING">' in first.text
+    both = client.get(
+        "/studies",
+        params=[("condition", "gout"), ("status", "RECRUITING"), ("status", "NOT_YET_RECRUITING")],
+    )
+    assert "Gout diet study" in both.text
+    assert "opening soon" in both.text
+    assert 'value="NOT_YET_RECRUITING" checked' in both.text
+    # A status given in the link is kept by the form when it is sent again.
+    invited = client.get(
+        "/studies", params={"condition": "gout", "status": "ENROLLING_BY_INVITATION"}
+    )
+    assert '<input type="hidden" name="status" value="ENROLLING_BY_INVITATION">' in invited.text
+    assert 'name="status" value="RECRUITING"' not in invited.text
+    # Nothing recruits for this condition, but a study opens soon: the empty state says so.
+    only_soon = factory.study(
+        title="Rare thing study", conditions=("Xyloma",), status="NOT_YET_RECRUITING"
+    )
+    load_records(session, only_soon)
+    empty = client.get("/studies", params={"condition": "xyloma"})
+    assert "0 studies found" in empty.text
+    offered = re.search(r'<a href="([^"]+)">include the 1 study that opens soon</a>', empty.text)
+    assert offered
+    followed = client.get(offered.group(1).replace("&amp;", "&"))
+    assert "Rare thing study" in followed.text
