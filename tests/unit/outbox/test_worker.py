@@ -131,7 +131,7 @@ def test_both_emails_arrive_as_promised(
         "Near Clinic",
         "Ana Lima",
         "ana.lima@example.com",
-        "+12024561111",
+        "+1 202-456-1111",  # the international format
         "Portuguese",
         f"/studies/{study.nct_id}",
     ):
