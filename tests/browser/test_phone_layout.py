@@ -167,3 +167,15 @@ def test_the_confirmation_does_not_scroll_sideways_at_320px(
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 320, width
     context.close()
+
+
+def test_the_folded_parts_open_without_javascript(chromium: Any, live_server: str) -> None:
+    context = chromium.new_context(viewport=PHONE, java_script_enabled=False)
+    page = context.new_page()
+    page.goto(live_server + RESULTS)
+    page.get_by_text("Change search").click()
+    assert page.locator("#condition").is_visible()
+    page.goto(live_server + BIG_CONTACT)
+    page.get_by_text("Choose another site").click()
+    assert page.locator(".site-option:visible").count() == 10
+    context.close()
