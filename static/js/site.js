@@ -60,3 +60,12 @@
     });
   });
 })();
+
+// The results page folds the search into one line on a phone. Wide screens show the whole
+// form by style (::details-content, site.css); where a browser cannot, open it here.
+(function () {
+  "use strict";
+  var details = document.querySelector("details.change-search");
+  if (!details || (window.CSS && CSS.supports && CSS.supports("selector(::details-content)"))) { return; }
+  if (window.matchMedia("(min-width: 48em)").matches) { details.open = true; }
+})();

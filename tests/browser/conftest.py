@@ -42,6 +42,12 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# A study like the largest real ones: 800 sites, a 50-character word in its title and a
+# 64-character site email, for the phone layout tests (tests/browser/test_phone_layout.py).
+BIG_NCT_ID = "NCT98765433"
+BIG_SITES = 800
+LONG_WORD = "Pneumonoultramicroscopicsilicovolcanoconiosisology"
+LONG_EMAIL = "clinical.research.coordinator.office@northwestern-example.org"
 SITE_CONTACT = {
     "name": "Dana Example",
     "role": "CONTACT",
@@ -110,8 +116,18 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpSink) -> Ite
             ),
         ],
     )
+    big = f.study(
+        BIG_NCT_ID,
+        title=f"A study of {LONG_WORD} in adults with eczema",
+        conditions=("Eczema",),
+        sites=[_big_site(n) for n in range(BIG_SITES)],
+    )
     with session_factory(settings)() as session:
-        import_records(session, [RawRecord("browser", "", record)], now=dt.datetime.now(dt.UTC))
+        import_records(
+            session,
+            [RawRecord("browser", "", record), RawRecord("browser", "", big)],
+            now=dt.datetime.now(dt.UTC),
+        )
         # The Lakeside team speaks Spanish, as an administrator recorded.
         session.execute(
             sa.update(Site).where(Site.facility == "Lakeside Clinic").values(languages=["es"])
@@ -132,6 +148,16 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpSink) -> Ite
     server.should_exit = True
     stop.set()
     thread.join(10)
+
+
+def _big_site(n: int) -> dict[str, Any]:
+    """Site n of the big study; site 0 is in Chicago and has the long email address."""
+    lat, lon = 41.88 + (n % 40) * 0.25, -87.63 + (n // 40) * 0.5
+    email = LONG_EMAIL if n == 0 else f"site{n}@example.org"
+    contact = {"name": f"Coordinator {n}", "role": "CONTACT", "email": email}
+    return f.site(
+        facility=f"Clinic {n:03d}", city=f"Town {n:03d}", lat=lat, lon=lon, contacts=[contact]
+    )
 
 
 def screenshot(page: Any, name: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import ROOT, screenshot
+from tests.browser.conftest import BIG_NCT_ID, ROOT, screenshot
 from tests.conftest import IN_CI
 
 pytestmark = pytest.mark.browser
@@ -30,6 +30,10 @@ PAGES = {
     "study": "/studies/NCT98765432?location=Chicago%2C%20IL",
     "contact": "/studies/NCT98765432/contact?location=Chicago%2C%20IL",
     "contact-where": "/studies/NCT98765432/contact",
+    # 800 sites, a long word in the title, a long email: the folded site choice on a phone.
+    "contact-big": f"/studies/{BIG_NCT_ID}/contact?location=Chicago%2C%20IL",
+    "study-big": f"/studies/{BIG_NCT_ID}?location=Chicago%2C%20IL",
+    "results-long-title": "/studies?condition=eczema&location=Chicago%2C%20IL",
     "summary": "/studies/NCT98765432/summary",
     "learn": "/learn",
     "privacy": "/privacy",

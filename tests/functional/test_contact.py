@@ -132,6 +132,21 @@ def test_form_preselects_the_nearest_open_site_and_shows_its_contact(
     assert "tf_csrf" in page.cookies
 
 
+def test_the_chosen_site_is_one_card_and_the_others_fold_away(
+    client: TestClient, study: dict[str, Any], session: Session
+) -> None:
+    page = client.get(f"/studies/{nct(study)}/contact", params=CHICAGO).text
+    fold = page.index('<details class="more-sites">')
+    assert page.index("Near Clinic") < fold < page.index("Soon Clinic") < page.index("Far Clinic")
+    assert page.index("Far Clinic") < page.index("</details>") < page.index('name="first_name"')
+
+    # Nothing chosen yet (no place, several sites): every site is shown, none folded.
+    chooses = client.get(f"/studies/{nct(study)}/contact", params={"choose": "1"}).text
+    assert "more-sites" not in chooses
+    assert 'name="site"' in chooses
+    assert " checked" not in chooses.split('name="first_name"')[0]
+
+
 def test_a_valid_request_is_stored_with_both_emails_and_confirmed(
     client: TestClient, study: dict[str, Any], session: Session
 ) -> None:

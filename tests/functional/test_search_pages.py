@@ -78,6 +78,24 @@ def test_results_page_lists_nearest_first_with_distance(
     assert re.search(r"\d+\.\d km \(\d+\.\d miles\)", page.text)
 
 
+def test_results_sum_up_the_search_in_one_line_above_the_folded_form(
+    client: TestClient, asthma: dict[str, Any]
+) -> None:
+    params = {"condition": "asthma", "age": "40", "sex": "female", "location": "Chicago, IL"}
+    page = client.get("/studies", params={**params, "status": ["RECRUITING", "NOT_YET_RECRUITING"]})
+    assert page.status_code == 200
+    line = re.search(r'<span class="search-summary">([^<]*)</span>', page.text)
+    assert line
+    assert line.group(1) == (
+        "Asthma · age 40 · Female · near Chicago, IL · within 100 km · opening soon included"
+    )
+    assert '<details class="change-search">' in page.text  # folded: no errors
+    assert 'value="asthma"' in page.text  # the whole form is inside, to change the search
+
+    everything = client.get("/studies")
+    assert "All conditions</span>" in everything.text
+
+
 def test_results_empty_state_gives_tips(client: TestClient, asthma: dict[str, Any]) -> None:
     page = client.get("/studies", params={"condition": "zzzzqqq"})
     assert page.status_code == 200
