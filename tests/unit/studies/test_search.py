@@ -6,9 +6,12 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.geo.places import Place
+from app.studies.indexing import reindex_all
+from app.studies.models import SearchTerm, Study
 from app.studies.search import SearchParams, related_studies, search_studies
 from tests import factories as f
 from tests.conftest import load
@@ -284,3 +287,35 @@ def test_common_words_count_the_same_on_both_engines(
 def test_a_condition_we_cannot_read_is_refused_not_ignored(condition: str) -> None:
     with pytest.raises(ValidationError, match="English letters"):
         SearchParams(condition=condition)
+
+
+def test_condition_forgives_possessives_and_british_spelling(session: Session) -> None:
+    crohn = f.study(conditions=("Crohn Disease",))
+    leukemia = f.study(conditions=("Acute Myeloid Leukemia",), meshes=("Leukemia, Myeloid",))
+    tumour = f.study(conditions=("Brain Tumour",), title="Paediatric brain tumours")
+    load(session, crohn, leukemia, tumour)
+    c, lk, t = (nct(s) for s in (crohn, leukemia, tumour))
+    assert found(session, condition="crohn's") == [c]
+    assert found(session, condition="Crohn\u2019s disease") == [c]
+    assert found(session, condition="leukaemia") == [lk]
+    assert found(session, condition="leukemia") == [lk]
+    assert found(session, condition="brain tumor") == [t]
+    assert found(session, condition="pediatric") == [t]
+    assert found(session, condition="paediatric tumours") == [t]
+
+
+def test_reindex_all_rewrites_text_indexed_by_earlier_rules(session: Session) -> None:
+    crohn = f.study(conditions=("Crohn's Disease",), title="Leukaemia and Crohn's")
+    load(session, crohn)
+    study = session.scalars(select(Study)).one()
+    # As the rules before revision 0008 wrote it.
+    study.search_conditions, study.search_title = "crohn s disease", "leukaemia and crohn s"
+    session.add(SearchTerm(term="leukaemia"))
+    session.flush()
+    assert reindex_all(session) == 1
+    session.flush()
+    session.expire_all()
+    assert (study.search_conditions, study.search_title) == ("crohn disease", "leukemia and crohn")
+    assert session.get(SearchTerm, "leukaemia") is None
+    assert found(session, condition="crohn's disease") == [nct(crohn)]
+    assert found(session, condition="leukaemia") == [nct(crohn)]
