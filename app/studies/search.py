@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from app.geo.distance import EARTH_RADIUS_KM, bounding_boxes
 from app.geo.places import AmbiguousPlace, Place, PlaceError, resolve_place
+from app.studies.lay_names import alternatives
 from app.studies.models import SearchTerm, Site, Study
 from app.studies.rules import DEFAULT_STATUSES, STATUSES
 from app.studies.text import words
@@ -265,6 +266,16 @@ class TextQuery:
         )
 
     @classmethod
+    def any_of(cls, queries: Sequence[TextQuery]) -> TextQuery:
+        """Any of the queries matches."""
+        if len(queries) == 1:
+            return queries[0]
+        return cls(
+            fts5=" OR ".join(f"({q.fts5})" for q in queries),
+            tsquery=" | ".join(f"({q.tsquery})" for q in queries),
+        )
+
+    @classmethod
     def any_phrase(cls, phrases: Sequence[str]) -> TextQuery | None:
         """Any of the phrases, words adjacent and in order ("See also" uses it)."""
         tokens = [w for w in (words(p) for p in phrases) if w]
@@ -378,12 +389,29 @@ def _study_filters(params: SearchParams) -> list[ColumnElement[bool]]:
     return filters
 
 
+def condition_query(session: Session, condition: str) -> TextQuery | None:
+    """The condition as typed (typos forgiven), or as any lay name in it means.
+
+    "high blood pressure in pregnancy" also finds "hypertension pregnancy": the lay phrase
+    is replaced by each medical phrase it means (app/studies/lay_names.py), and a study
+    matching any of the readings is found.
+    """
+    groups = condition_groups(session, condition)
+    if not groups:
+        return None
+    readings = [TextQuery.all_of(groups)]
+    for tokens in alternatives(words(condition)):
+        kept = [t for t in tokens if t not in STOP_WORDS] or tokens
+        readings.append(TextQuery.all_of([[t] for t in dict.fromkeys(kept)]))
+    return TextQuery.any_of(readings)
+
+
 def search_studies(
     session: Session, params: SearchParams, *, origin: Place | None = None
 ) -> SearchResult:
     """One page of studies matching `params`, nearest first when `origin` is given."""
-    groups = condition_groups(session, params.condition) if params.condition else []
-    return _search(session, params, origin, TextQuery.all_of(groups) if groups else None)
+    query = condition_query(session, params.condition) if params.condition else None
+    return _search(session, params, origin, query)
 
 
 def related_studies(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.geo.places import Place
 from app.studies.indexing import reindex_all
+from app.studies.lay_names import CURATED, lay_names
 from app.studies.models import SearchTerm, Study
 from app.studies.search import SearchParams, related_studies, search_studies
 from tests import factories as f
@@ -319,3 +320,18 @@ def test_reindex_all_rewrites_text_indexed_by_earlier_rules(session: Session) ->
     assert session.get(SearchTerm, "leukaemia") is None
     assert found(session, condition="crohn's disease") == [nct(crohn)]
     assert found(session, condition="leukaemia") == [nct(crohn)]
+
+
+def test_condition_lay_names_find_the_medical_terms(session: Session) -> None:
+    hypertension = f.study(conditions=("Hypertension",), meshes=("Hypertension",))
+    colorectal = f.study(conditions=("Colorectal Cancer",), meshes=("Colorectal Neoplasms",))
+    load(session, hypertension, colorectal)
+    h, c = nct(hypertension), nct(colorectal)
+    assert found(session, condition="high blood pressure") == [h]  # HPO layperson synonym
+    assert found(session, condition="bowel cancer") == [c]  # curated, NHS page title
+    assert found(session, condition="colorectal cancer") == [c]
+
+
+def test_every_curated_lay_name_names_its_source() -> None:
+    assert all(source.strip() for _lay, _medical, source in CURATED)
+    assert lay_names()[("high", "blood", "pressure")] == (("hypertension",),)
