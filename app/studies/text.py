@@ -52,21 +52,25 @@ _IRREGULAR = {
     "pretence": "pretense",
     "manoeuvre": "maneuver",
     "foetus": "fetus",
+    "odour": "odor",
+    "odours": "odors",
+    "timbre": "timbre",
+    "timbres": "timbres",
 }
 _SPELLING_RULES: list[tuple[re.Pattern[str], str]] = [
     # ae: haem-, paed-, leukaemia, caesarean, anaesthesia, aetiology, orthopaedic; a Latin
     # plural's final "ae" ("vertebrae") stays.
-    (re.compile(r"ae(?=[a-z])"), "e"),
+    (re.compile(r"ae(?=[a-z])(?!d$)"), "e"),
     # oe: oedema, oesophagus, oestrogen, foetal, coeliac, diarrhoea, dyspnoea, homoeopathy;
-    # never at a word's end or before a final "s" ("toe", "shoe", "does", "goes"), nor in
+    # never at a word's end or before a final "s" or "d" ("toe", "does", "canoed"), nor in
     # "poet", "poem".
-    (re.compile(r"(?:^|(?<=[^aeioup]))oe(?!s?$)"), "e"),
+    (re.compile(r"(?:^|(?<=[^aeioup]))oe(?!s?$|d$)"), "e"),
     # leucocyte, leucopenia: Latin "leuc-" is "leuk-".
     (re.compile(r"^leuc"), "leuk"),
     # sulphate, sulphur, sulphonamide.
     (re.compile(r"sulph"), "sulf"),
-    # tumour, behaviour(al), colour, labour, odour, favourite; "four", "your", "hour" stay.
-    (re.compile(r"(?<=[a-z]{2})our(?=(?:s|al|ally|ed|ing|able|ite|ites|less)?$)"), "or"),
+    # tumour, behaviour(al), colour, labour, favourite; "four", "hour", "scoured" stay.
+    (re.compile(r"(?<=[a-z]{3})our(?=(?:s|al|ally|ed|ing|able|ite|ites|less)?$)"), "or"),
     # centre, fibre, litre, metre, theatre, calibre (and plurals).
     (re.compile(r"(?<=[a-z]{2})([tb])re(s?)$"), r"\1er\2"),
     # catalogue, analogue, dialogue.
@@ -76,8 +80,8 @@ _SPELLING_RULES: list[tuple[re.Pattern[str], str]] = [
     # randomised, hospitalisation, immunise, paralyse, analysed: -ise/-yse are -ize/-yze.
     (re.compile(r"(?<=[a-z]{3})([iy])s(e|es|ed|ing|ation|ations|er|ers)$"), r"\1z\2"),
     # counselling, signalling, modelling, labelled, travelled: a British double "l" after
-    # a vowel, consonants and a vowel; one-syllable stems ("filling", "spelling") keep it.
-    (re.compile(r"^(.*[aeiou][^aeiou]+[aeiou])ll(ed|ing|er|ers|or|ors)$"), r"\1l\2"),
+    # a vowel, consonants and a, e or o; "filling", "spelling", "refilled" keep theirs.
+    (re.compile(r"^(.*[aeiou][^aeiou]+[aeo])ll(ed|ing|er|ers|or|ors)$"), r"\1l\2"),
 ]
 
 
