@@ -8,7 +8,9 @@ studies table. Only the statement's text-search and spatial parts differ per eng
 
 from __future__ import annotations
 
+import json
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -71,6 +73,8 @@ STOP_WORDS = frozenset(
 TYPO_MIN_LENGTH = 5
 MAX_QUERY_WORDS = 12
 RELATED_POOL = 40
+REGISTRY_SAMPLE = 200
+REGISTRY_MAX_TERMS = 8
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
@@ -400,10 +404,51 @@ def condition_query(session: Session, condition: str) -> TextQuery | None:
     if not groups:
         return None
     readings = [TextQuery.all_of(groups)]
-    for tokens in alternatives(words(condition)):
+    for tokens in [*alternatives(words(condition)), *registry_readings(session, condition)]:
         kept = [t for t in tokens if t not in STOP_WORDS] or tokens
         readings.append(TextQuery.all_of([[t] for t in dict.fromkeys(kept)]))
     return TextQuery.any_of(readings)
+
+
+def registry_readings(session: Session, condition: str) -> list[list[str]]:
+    """The MeSH terms the registry gives studies whose conditions are written as `condition`.
+
+    Sponsors type conditions in their own words ("Heartburn", "Kidney Stones"); the registry
+    maps each study's conditions to MeSH terms. A term given to at least two and at least
+    half of the studies (of the first REGISTRY_SAMPLE) whose conditions contain the phrase
+    is what the phrase means, and studies filed under that term are found too, however
+    their sponsors wrote it.
+    """
+    tokens = words(condition)
+    kept = [t for t in tokens if t not in STOP_WORDS]
+    if not kept:
+        return []
+    if session.get_bind().dialect.name == "sqlite":
+        phrase = " ".join(kept)
+        rows = session.execute(
+            text(
+                "SELECT s.mesh_terms FROM study_fts JOIN studies s ON s.id = study_fts.rowid "
+                "WHERE study_fts MATCH :match LIMIT :limit"
+            ),
+            {"match": f'search_conditions : "{phrase}"', "limit": REGISTRY_SAMPLE},
+        )
+        samples = [json.loads(r[0]) if isinstance(r[0], str) else r[0] for r in rows]
+    else:
+        phrase = " <-> ".join(f"{t}:A" for t in kept)
+        tsquery = func.to_tsquery(literal_column("'trialfinder'::regconfig"), phrase)
+        vector: ColumnElement[Any] = literal_column("studies.search_vector")
+        samples = list(
+            session.scalars(
+                select(Study.mesh_terms).where(vector.op("@@")(tsquery)).limit(REGISTRY_SAMPLE)
+            )
+        )
+    # A study filed under many terms (a registry of rheumatic diseases) says little about
+    # what any one phrase means, and one study alone is an anecdote.
+    focused = [terms for terms in samples if len(terms) <= REGISTRY_MAX_TERMS]
+    counts = Counter(term for terms in focused for term in set(terms))
+    meant = [term for term, n in counts.items() if n >= 2 and 2 * n >= len(focused)]
+    readings = [words(term) for term in sorted(meant)]
+    return [r for r in readings if r and r != kept]
 
 
 def search_studies(

@@ -335,3 +335,17 @@ def test_condition_lay_names_find_the_medical_terms(session: Session) -> None:
 def test_every_curated_lay_name_names_its_source() -> None:
     assert all(source.strip() for _lay, _medical, source in CURATED)
     assert lay_names()[("high", "blood", "pressure")] == (("hypertension",),)
+
+
+def test_condition_learns_what_sponsors_phrases_mean_from_the_registry(session: Session) -> None:
+    gerd = ("Gastroesophageal Reflux",)
+    typed = [f.study(conditions=("Heartburn Relief",), meshes=gerd) for _ in range(2)]
+    filed = f.study(conditions=("GERD",), meshes=gerd)
+    once = f.study(conditions=("Nightly Cramps",), meshes=("Muscle Cramp",))
+    other = f.study(conditions=("Leg Pain",), meshes=("Muscle Cramp",))
+    load(session, *typed, filed, once, other)
+    assert sorted(found(session, condition="heartburn relief")) == sorted(
+        nct(s) for s in (*typed, filed)
+    )
+    # One study alone does not teach what a phrase means.
+    assert found(session, condition="nightly cramps") == [nct(once)]
