@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     and_,
     bindparam,
+    case,
     func,
     literal_column,
     or_,
@@ -456,7 +457,8 @@ def search_studies(
 ) -> SearchResult:
     """One page of studies matching `params`, nearest first when `origin` is given."""
     query = condition_query(session, params.condition) if params.condition else None
-    return _search(session, params, origin, query)
+    about = [w for w in words(params.condition or "") if w not in STOP_WORDS]
+    return _search(session, params, origin, query, about=about)
 
 
 def related_studies(
@@ -516,12 +518,27 @@ def nearest_open_sites(
     }
 
 
+EXCLUSION_PHRASES = ("excluding", "other than", "except", "not including", "non")
+
+
+def _excluding(about: Sequence[str]) -> ColumnElement[int]:
+    """1 for a study that names a query word only to exclude it ("Any Tumor Excluding
+    Breast"), else 0: such studies are still found, after the ones about the word."""
+    phrases = [f"{p} {w}%" for w in about for p in EXCLUSION_PHRASES]
+    columns = (Study.search_conditions, Study.search_title)
+    # Indexed text is lower-case words and single spaces, so a word starts the text or
+    # follows a space.
+    named = [c.like(start + p) for c in columns for p in phrases for start in ("", "% ")]
+    return case((or_(*named), 1), else_=0)
+
+
 def _search(
     session: Session,
     params: SearchParams,
     origin: Place | None,
     query: TextQuery | None,
     exclude: int | None = None,
+    about: Sequence[str] = (),
 ) -> SearchResult:
     dialect = session.get_bind().dialect.name
     columns: list[Any] = [Study.id]
@@ -542,6 +559,7 @@ def _search(
     if exclude is not None:
         stmt = stmt.where(Study.id != exclude)
 
+    relevance: list[Any] = []
     if query is not None and dialect == "sqlite":
         fts = (
             text(
@@ -556,12 +574,21 @@ def _search(
             .prefix_with("MATERIALIZED")
         )
         stmt = stmt.join(fts, fts.c.id == Study.id)
-        order = order or [fts.c.rank, Study.id]
+        relevance = [fts.c.rank]
     elif query is not None:
         tsquery = func.to_tsquery(literal_column("'trialfinder'::regconfig"), query.tsquery)
         vector: ColumnElement[Any] = literal_column("studies.search_vector")
         stmt = stmt.where(vector.op("@@")(tsquery))
-        order = order or [func.ts_rank(vector, tsquery).desc(), Study.id]
+        relevance = [func.ts_rank(vector, tsquery).desc()]
+    if relevance and about:
+        relevance = [_excluding(about), *relevance]
+    if relevance:
+        if nearest is not None:
+            # Registry sites sit at city centres, so many studies tie at 0.0 km: within the
+            # same kilometre, the more relevant study comes first.
+            order = [func.floor(nearest.c.distance_km), *relevance, *order]
+        else:
+            order = [*relevance, Study.id]
     order = order or [Study.last_updated.desc(), Study.id]
 
     offset = (params.page - 1) * params.page_size

@@ -349,3 +349,33 @@ def test_condition_learns_what_sponsors_phrases_mean_from_the_registry(session: 
     )
     # One study alone does not teach what a phrase means.
     assert found(session, condition="nightly cramps") == [nct(once)]
+
+
+def test_near_a_place_ties_within_a_kilometre_go_by_relevance(session: Session) -> None:
+    def boston(km_east: float = 0.0) -> dict[str, Any]:
+        return f.site(
+            city="Boston", state="Massachusetts", lat=42.3601, lon=-71.0589 + km_east / 82
+        )
+
+    excluding = f.study(
+        "NCT00000001",
+        title="Any Cancer Type Excluding Breast",
+        conditions=("Cancer, Excluding Breast",),
+        sites=[boston()],
+    )
+    about = f.study(
+        "NCT00000002", title="Breast cancer", conditions=("Breast Cancer",), sites=[boston(0.5)]
+    )
+    farther = f.study(
+        "NCT00000003", title="Breast cancer", conditions=("Breast Cancer",), sites=[boston(5)]
+    )
+    load(session, excluding, about, farther)
+    origin = Place("Boston", 42.3601, -71.0589)
+    # Within the same kilometre the study about the word comes first; distance order holds
+    # beyond it; the exclusion is still found.
+    assert found(session, origin, condition="breast cancer") == [
+        "NCT00000002",
+        "NCT00000001",
+        "NCT00000003",
+    ]
+    assert found(session, condition="breast")[-1] == "NCT00000001"
