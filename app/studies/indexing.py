@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.studies.models import SearchTerm, Study
-from app.studies.text import normalize
+from app.studies.text import search_text
 
 MIN_TERM, MAX_TERM = 3, 100
 """Words shorter than this are never typo-corrected; longer ones do not fit the column."""
@@ -31,9 +31,9 @@ def indexed_text(values: Mapping[str, Any]) -> dict[str, str]:
         values.get("acronym") or "",
     ]
     return {
-        "search_conditions": normalize(" ; ".join(values["conditions"] + values["keywords"])),
-        "search_mesh": normalize(" ; ".join(values["mesh_terms"] + values["mesh_ancestors"])),
-        "search_title": normalize(" ; ".join(titles)),
+        "search_conditions": search_text(" ; ".join(values["conditions"] + values["keywords"])),
+        "search_mesh": search_text(" ; ".join(values["mesh_terms"] + values["mesh_ancestors"])),
+        "search_title": search_text(" ; ".join(titles)),
     }
 
 
@@ -49,7 +49,11 @@ def _terms(texts: Iterable[str]) -> set[str]:
 
 def add_terms(session: Session, studies: Iterable[object]) -> None:
     """Add the studies' words to the vocabulary that typo tolerance draws on."""
-    terms = _terms(text for study in studies for text in indexed_text_of(study).values())
+    _add_words(session, (text for study in studies for text in indexed_text_of(study).values()))
+
+
+def _add_words(session: Session, texts: Iterable[str]) -> None:
+    terms = _terms(texts)
     if not terms:
         return
     rows = [{"term": t} for t in sorted(terms)]
@@ -63,6 +67,44 @@ def reindex(session: Session, study: Study) -> None:
     for column, text in indexed_text_of(study).items():
         setattr(study, column, text)
     add_terms(session, [study])
+
+
+def reindex_all(session: Session, *, batch: int = 500) -> int:
+    """Rewrite every study's indexed text with the current rules; return how many changed.
+
+    For a change of the rules themselves (a migration calls it): a re-import would not
+    rewrite an unchanged record. Reads and writes a batch of studies at a time, then drops
+    the words no study uses any more from the vocabulary.
+    """
+    fields = (
+        Study.id,
+        Study.brief_title,
+        Study.official_title,
+        Study.acronym,
+        Study.conditions,
+        Study.keywords,
+        Study.mesh_terms,
+        Study.mesh_ancestors,
+        Study.search_conditions,
+        Study.search_mesh,
+        Study.search_title,
+    )
+    changed, last = 0, 0
+    while True:
+        query = select(*fields).where(Study.id > last).order_by(Study.id).limit(batch)
+        rows = session.execute(query).all()
+        if not rows:
+            break
+        for row in rows:
+            values = row._asdict()
+            texts = indexed_text(values)
+            if any(values[column] != text for column, text in texts.items()):
+                session.execute(update(Study).where(Study.id == row.id).values(**texts))
+                changed += 1
+            _add_words(session, texts.values())
+        last = rows[-1].id
+    prune_terms(session)
+    return changed
 
 
 def prune_terms(session: Session, *, batch: int = 1000) -> int:

@@ -8,7 +8,9 @@ studies table. Only the statement's text-search and spatial parts differ per eng
 
 from __future__ import annotations
 
+import json
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -21,6 +23,7 @@ from sqlalchemy import (
     Integer,
     and_,
     bindparam,
+    case,
     func,
     literal_column,
     or_,
@@ -32,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from app.geo.distance import EARTH_RADIUS_KM, bounding_boxes
 from app.geo.places import AmbiguousPlace, Place, PlaceError, resolve_place
+from app.studies.lay_names import alternatives
 from app.studies.models import SearchTerm, Site, Study
 from app.studies.rules import DEFAULT_STATUSES, STATUSES
 from app.studies.text import words
@@ -70,6 +74,8 @@ STOP_WORDS = frozenset(
 TYPO_MIN_LENGTH = 5
 MAX_QUERY_WORDS = 12
 RELATED_POOL = 40
+REGISTRY_SAMPLE = 200
+REGISTRY_MAX_TERMS = 8
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
@@ -265,6 +271,16 @@ class TextQuery:
         )
 
     @classmethod
+    def any_of(cls, queries: Sequence[TextQuery]) -> TextQuery:
+        """Any of the queries matches."""
+        if len(queries) == 1:
+            return queries[0]
+        return cls(
+            fts5=" OR ".join(f"({q.fts5})" for q in queries),
+            tsquery=" | ".join(f"({q.tsquery})" for q in queries),
+        )
+
+    @classmethod
     def any_phrase(cls, phrases: Sequence[str]) -> TextQuery | None:
         """Any of the phrases, words adjacent and in order ("See also" uses it)."""
         tokens = [w for w in (words(p) for p in phrases) if w]
@@ -378,12 +394,71 @@ def _study_filters(params: SearchParams) -> list[ColumnElement[bool]]:
     return filters
 
 
+def condition_query(session: Session, condition: str) -> TextQuery | None:
+    """The condition as typed (typos forgiven), or as any lay name in it means.
+
+    "high blood pressure in pregnancy" also finds "hypertension pregnancy": the lay phrase
+    is replaced by each medical phrase it means (app/studies/lay_names.py), and a study
+    matching any of the readings is found.
+    """
+    groups = condition_groups(session, condition)
+    if not groups:
+        return None
+    readings = [TextQuery.all_of(groups)]
+    for tokens in [*alternatives(words(condition)), *registry_readings(session, condition)]:
+        kept = [t for t in tokens if t not in STOP_WORDS] or tokens
+        readings.append(TextQuery.all_of([[t] for t in dict.fromkeys(kept)]))
+    return TextQuery.any_of(readings)
+
+
+def registry_readings(session: Session, condition: str) -> list[list[str]]:
+    """The MeSH terms the registry gives studies whose conditions are written as `condition`.
+
+    Sponsors type conditions in their own words ("Heartburn", "Kidney Stones"); the registry
+    maps each study's conditions to MeSH terms. A term given to at least two and at least
+    half of the studies (of the first REGISTRY_SAMPLE) whose conditions contain the phrase
+    is what the phrase means, and studies filed under that term are found too, however
+    their sponsors wrote it.
+    """
+    tokens = words(condition)
+    kept = [t for t in tokens if t not in STOP_WORDS]
+    if not kept:
+        return []
+    if session.get_bind().dialect.name == "sqlite":
+        phrase = " ".join(kept)
+        rows = session.execute(
+            text(
+                "SELECT s.mesh_terms FROM study_fts JOIN studies s ON s.id = study_fts.rowid "
+                "WHERE study_fts MATCH :match LIMIT :limit"
+            ),
+            {"match": f'search_conditions : "{phrase}"', "limit": REGISTRY_SAMPLE},
+        )
+        samples = [json.loads(r[0]) if isinstance(r[0], str) else r[0] for r in rows]
+    else:
+        phrase = " <-> ".join(f"{t}:A" for t in kept)
+        tsquery = func.to_tsquery(literal_column("'trialfinder'::regconfig"), phrase)
+        vector: ColumnElement[Any] = literal_column("studies.search_vector")
+        samples = list(
+            session.scalars(
+                select(Study.mesh_terms).where(vector.op("@@")(tsquery)).limit(REGISTRY_SAMPLE)
+            )
+        )
+    # A study filed under many terms (a registry of rheumatic diseases) says little about
+    # what any one phrase means, and one study alone is an anecdote.
+    focused = [terms for terms in samples if len(terms) <= REGISTRY_MAX_TERMS]
+    counts = Counter(term for terms in focused for term in set(terms))
+    meant = [term for term, n in counts.items() if n >= 2 and 2 * n >= len(focused)]
+    readings = [words(term) for term in sorted(meant)]
+    return [r for r in readings if r and r != kept]
+
+
 def search_studies(
     session: Session, params: SearchParams, *, origin: Place | None = None
 ) -> SearchResult:
     """One page of studies matching `params`, nearest first when `origin` is given."""
-    groups = condition_groups(session, params.condition) if params.condition else []
-    return _search(session, params, origin, TextQuery.all_of(groups) if groups else None)
+    query = condition_query(session, params.condition) if params.condition else None
+    about = [w for w in words(params.condition or "") if w not in STOP_WORDS]
+    return _search(session, params, origin, query, about=about)
 
 
 def related_studies(
@@ -443,12 +518,27 @@ def nearest_open_sites(
     }
 
 
+EXCLUSION_PHRASES = ("excluding", "other than", "except", "not including", "non")
+
+
+def _excluding(about: Sequence[str]) -> ColumnElement[int]:
+    """1 for a study that names a query word only to exclude it ("Any Tumor Excluding
+    Breast"), else 0: such studies are still found, after the ones about the word."""
+    phrases = [f"{p} {w}%" for w in about for p in EXCLUSION_PHRASES]
+    columns = (Study.search_conditions, Study.search_title)
+    # Indexed text is lower-case words and single spaces, so a word starts the text or
+    # follows a space.
+    named = [c.like(start + p) for c in columns for p in phrases for start in ("", "% ")]
+    return case((or_(*named), 1), else_=0)
+
+
 def _search(
     session: Session,
     params: SearchParams,
     origin: Place | None,
     query: TextQuery | None,
     exclude: int | None = None,
+    about: Sequence[str] = (),
 ) -> SearchResult:
     dialect = session.get_bind().dialect.name
     columns: list[Any] = [Study.id]
@@ -469,6 +559,7 @@ def _search(
     if exclude is not None:
         stmt = stmt.where(Study.id != exclude)
 
+    relevance: list[Any] = []
     if query is not None and dialect == "sqlite":
         fts = (
             text(
@@ -483,12 +574,21 @@ def _search(
             .prefix_with("MATERIALIZED")
         )
         stmt = stmt.join(fts, fts.c.id == Study.id)
-        order = order or [fts.c.rank, Study.id]
+        relevance = [fts.c.rank]
     elif query is not None:
         tsquery = func.to_tsquery(literal_column("'trialfinder'::regconfig"), query.tsquery)
         vector: ColumnElement[Any] = literal_column("studies.search_vector")
         stmt = stmt.where(vector.op("@@")(tsquery))
-        order = order or [func.ts_rank(vector, tsquery).desc(), Study.id]
+        relevance = [func.ts_rank(vector, tsquery).desc()]
+    if relevance and about:
+        relevance = [_excluding(about), *relevance]
+    if relevance:
+        if nearest is not None:
+            # Registry sites sit at city centres, so many studies tie at 0.0 km: within the
+            # same kilometre, the more relevant study comes first.
+            order = [func.floor(nearest.c.distance_km), *relevance, *order]
+        else:
+            order = [*relevance, Study.id]
     order = order or [Study.last_updated.desc(), Study.id]
 
     offset = (params.page - 1) * params.page_size

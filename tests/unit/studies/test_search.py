@@ -6,9 +6,13 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.geo.places import Place
+from app.studies.indexing import reindex_all
+from app.studies.lay_names import CURATED, lay_names
+from app.studies.models import SearchTerm, Study
 from app.studies.search import SearchParams, related_studies, search_studies
 from tests import factories as f
 from tests.conftest import load
@@ -284,3 +288,94 @@ def test_common_words_count_the_same_on_both_engines(
 def test_a_condition_we_cannot_read_is_refused_not_ignored(condition: str) -> None:
     with pytest.raises(ValidationError, match="English letters"):
         SearchParams(condition=condition)
+
+
+def test_condition_forgives_possessives_and_british_spelling(session: Session) -> None:
+    crohn = f.study(conditions=("Crohn Disease",))
+    leukemia = f.study(conditions=("Acute Myeloid Leukemia",), meshes=("Leukemia, Myeloid",))
+    tumour = f.study(conditions=("Brain Tumour",), title="Paediatric brain tumours")
+    load(session, crohn, leukemia, tumour)
+    c, lk, t = (nct(s) for s in (crohn, leukemia, tumour))
+    assert found(session, condition="crohn's") == [c]
+    assert found(session, condition="Crohn\u2019s disease") == [c]
+    assert found(session, condition="leukaemia") == [lk]
+    assert found(session, condition="leukemia") == [lk]
+    assert found(session, condition="brain tumor") == [t]
+    assert found(session, condition="pediatric") == [t]
+    assert found(session, condition="paediatric tumours") == [t]
+
+
+def test_reindex_all_rewrites_text_indexed_by_earlier_rules(session: Session) -> None:
+    crohn = f.study(conditions=("Crohn's Disease",), title="Leukaemia and Crohn's")
+    load(session, crohn)
+    study = session.scalars(select(Study)).one()
+    # As the rules before revision 0008 wrote it.
+    study.search_conditions, study.search_title = "crohn s disease", "leukaemia and crohn s"
+    session.add(SearchTerm(term="leukaemia"))
+    session.flush()
+    assert reindex_all(session) == 1
+    session.flush()
+    session.expire_all()
+    assert (study.search_conditions, study.search_title) == ("crohn disease", "leukemia and crohn")
+    assert session.get(SearchTerm, "leukaemia") is None
+    assert found(session, condition="crohn's disease") == [nct(crohn)]
+    assert found(session, condition="leukaemia") == [nct(crohn)]
+
+
+def test_condition_lay_names_find_the_medical_terms(session: Session) -> None:
+    hypertension = f.study(conditions=("Hypertension",), meshes=("Hypertension",))
+    colorectal = f.study(conditions=("Colorectal Cancer",), meshes=("Colorectal Neoplasms",))
+    load(session, hypertension, colorectal)
+    h, c = nct(hypertension), nct(colorectal)
+    assert found(session, condition="high blood pressure") == [h]  # HPO layperson synonym
+    assert found(session, condition="bowel cancer") == [c]  # curated, NHS page title
+    assert found(session, condition="colorectal cancer") == [c]
+
+
+def test_every_curated_lay_name_names_its_source() -> None:
+    assert all(source.strip() for _lay, _medical, source in CURATED)
+    assert lay_names()[("high", "blood", "pressure")] == (("hypertension",),)
+
+
+def test_condition_learns_what_sponsors_phrases_mean_from_the_registry(session: Session) -> None:
+    gerd = ("Gastroesophageal Reflux",)
+    typed = [f.study(conditions=("Heartburn Relief",), meshes=gerd) for _ in range(2)]
+    filed = f.study(conditions=("GERD",), meshes=gerd)
+    once = f.study(conditions=("Nightly Cramps",), meshes=("Muscle Cramp",))
+    other = f.study(conditions=("Leg Pain",), meshes=("Muscle Cramp",))
+    load(session, *typed, filed, once, other)
+    assert sorted(found(session, condition="heartburn relief")) == sorted(
+        nct(s) for s in (*typed, filed)
+    )
+    # One study alone does not teach what a phrase means.
+    assert found(session, condition="nightly cramps") == [nct(once)]
+
+
+def test_near_a_place_ties_within_a_kilometre_go_by_relevance(session: Session) -> None:
+    def boston(km_east: float = 0.0) -> dict[str, Any]:
+        return f.site(
+            city="Boston", state="Massachusetts", lat=42.3601, lon=-71.0589 + km_east / 82
+        )
+
+    excluding = f.study(
+        "NCT00000001",
+        title="Any Cancer Type Excluding Breast",
+        conditions=("Cancer, Excluding Breast",),
+        sites=[boston()],
+    )
+    about = f.study(
+        "NCT00000002", title="Breast cancer", conditions=("Breast Cancer",), sites=[boston(0.5)]
+    )
+    farther = f.study(
+        "NCT00000003", title="Breast cancer", conditions=("Breast Cancer",), sites=[boston(5)]
+    )
+    load(session, excluding, about, farther)
+    origin = Place("Boston", 42.3601, -71.0589)
+    # Within the same kilometre the study about the word comes first; distance order holds
+    # beyond it; the exclusion is still found.
+    assert found(session, origin, condition="breast cancer") == [
+        "NCT00000002",
+        "NCT00000001",
+        "NCT00000003",
+    ]
+    assert found(session, condition="breast")[-1] == "NCT00000001"

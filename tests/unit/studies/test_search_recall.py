@@ -1,0 +1,89 @@
+"""Recall of the forgiving search on the real records, per kind of query (docs/search.md).
+
+The public query set is read from ../shared at test time, never copied here. Following its
+"about": a spelling or possessive form should find the studies that the form written in
+the registry finds; a lay name should find the recruiting studies one of whose condition
+MeSH terms or ancestors it lists. Recall is pooled over the queries of a kind: studies
+found and relevant over studies relevant.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.ctgov.importer import import_records, read_records
+from app.studies.models import Study
+from app.studies.search import SearchParams, search_studies
+from tests.conftest import NOW
+
+TARGETS = {"spelling": 0.95, "possessives": 0.95, "lay_names": 0.8}
+
+
+def _found(session: Session, condition: str) -> set[str]:
+    found: set[str] = set()
+    page = 1
+    while True:
+        params = SearchParams(condition=condition, status=["RECRUITING"], page=page, page_size=100)
+        result = search_studies(session, params)
+        found |= {hit.study.nct_id for hit in result.hits}
+        if page >= result.pages:
+            return found
+        page += 1
+
+
+def _registry_form(possessive: str) -> str:
+    """How the registry writes a possessive name: "Bell's palsy" -> "Bell palsy"."""
+    return possessive.replace("'s", "").replace("'", "")
+
+
+def _pooled(pairs: Iterable[tuple[set[str], set[str]]]) -> tuple[float, int]:
+    relevant = found = 0
+    for got, wanted in pairs:
+        relevant += len(wanted)
+        found += len(got & wanted)
+    return (found / relevant if relevant else 1.0), relevant
+
+
+def measure(session: Session, queries: dict[str, object]) -> dict[str, tuple[float, int]]:
+    """Recall and the number of relevant (query, study) pairs, per kind."""
+    spelling = queries["spelling"]
+    possessives = queries["possessives"]
+    lay_names = queries["lay_names"]
+    assert isinstance(spelling, list)
+    assert isinstance(possessives, list)
+    assert isinstance(lay_names, dict)
+    recruiting = session.scalars(select(Study).where(Study.overall_status == "RECRUITING")).all()
+    meshes = {s.nct_id: set(s.mesh_terms) | set(s.mesh_ancestors) for s in recruiting}
+    return {
+        "spelling": _pooled(
+            (_found(session, variant), _found(session, registry))
+            for registry, *variants in spelling
+            for variant in variants
+        ),
+        "possessives": _pooled(
+            (_found(session, name), _found(session, _registry_form(name))) for name in possessives
+        ),
+        "lay_names": _pooled(
+            (_found(session, name), {n for n, m in meshes.items() if m & set(descriptors)})
+            for name, descriptors in lay_names.items()
+        ),
+    }
+
+
+def test_recall_per_kind_meets_targets(session: Session, shared_studies: Path) -> None:
+    query_file = shared_studies.parent.parent / "search" / "queries.json"
+    if not query_file.exists():
+        pytest.skip(f"query set not found at {query_file}")
+    queries = json.loads(query_file.read_text(encoding="utf-8"))
+    report = import_records(session, read_records([str(shared_studies)]), now=NOW)
+    assert report.rejected == []
+    recall = measure(session, queries)
+    print({kind: f"{r:.3f} of {n}" for kind, (r, n) in recall.items()})
+    below = {k: r for k, (r, _) in recall.items() if r < TARGETS[k]}
+    assert below == {}, f"recall below target: {below}"
