@@ -29,6 +29,7 @@ from app.privacy import requests as privacy_requests
 from app.privacy import views as privacy_views
 from app.resources import STATIC_DIR
 from app.studies import api as studies_api
+from app.studies import lay_names
 from app.studies import views as studies_views
 from app.templating import make_templates
 
@@ -91,8 +92,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_studies.router)
     app.include_router(admin_imports.router)
 
-    # The place index takes a moment to build; build it before the first search needs it.
-    threading.Thread(target=places.warm_up, name="geo-warm-up", daemon=True).start()
+    # The place index and the lay-name table take a moment to build; build them before the
+    # first search needs them (the lay names after the places, which /readyz waits for).
+    def warm_up() -> None:
+        places.warm_up()
+        lay_names.lay_names()
+
+    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
 
     @app.api_route("/favicon.ico", methods=["GET", "HEAD"], include_in_schema=False)
     def favicon() -> RedirectResponse:
