@@ -559,41 +559,13 @@ def free_port() -> int:
 def start_servers(scenario: Scenario, processes: Processes, env: dict[str, str]) -> int:
     """Start the web processes (and the worker); the port they listen on."""
     port = free_port()
-    python = sys.executable
+    cli = [sys.executable, "-m", "app.cli"]
+    serve = [*cli, "serve", "--host", HOST, "--port", str(port)]
     if scenario.database == "sqlite":
-        processes.start(
-            "web",
-            [
-                python,
-                "-m",
-                "app.cli",
-                "serve",
-                "--host",
-                HOST,
-                "--port",
-                str(port),
-                "--with-worker",
-            ],
-            env,
-        )
+        processes.start("web", [*serve, "--with-worker"], env)
     else:
-        processes.start(
-            "web",
-            [
-                python,
-                "-m",
-                "app.cli",
-                "serve",
-                "--host",
-                HOST,
-                "--port",
-                str(port),
-                "--workers",
-                str(scenario.web_processes),
-            ],
-            env,
-        )
-        processes.start("worker", [python, "-m", "app.cli", "worker"], env)
+        processes.start("web", [*serve, "--workers", str(scenario.web_processes)], env)
+        processes.start("worker", [*cli, "worker"], env)
     return port
 
 
