@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 # "Crohn's", "Alzheimer\u2019s", "Graves'", "Guillain-Barré's": the apostrophe and a following
@@ -85,8 +86,12 @@ _SPELLING_RULES: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+@lru_cache(maxsize=1 << 16)
 def fold_spelling(word: str) -> str:
-    """The American spelling of a normalised word: "oesophageal" -> "esophageal"."""
+    """The American spelling of a normalised word: "oesophageal" -> "esophageal".
+
+    Cached: the lay-name tables fold some 200,000 words, most of them repeats.
+    """
     irregular = _IRREGULAR.get(word)
     if irregular is not None:
         return irregular

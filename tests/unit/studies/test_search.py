@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import bz2
+import pickle
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,10 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.geo.places import Place
+from app.studies import lay_names as lay_names_module
 from app.studies.indexing import reindex_all
-from app.studies.lay_names import CURATED, lay_names
+from app.studies.lay_names import CURATED, SOURCES, alternatives, lay_names
 from app.studies.models import SearchTerm, Study
 from app.studies.search import SearchParams, related_studies, search_studies
+from app.studies.text import words
 from tests import factories as f
 from tests.conftest import load
 
@@ -332,9 +337,46 @@ def test_condition_lay_names_find_the_medical_terms(session: Session) -> None:
     assert found(session, condition="colorectal cancer") == [c]
 
 
-def test_every_curated_lay_name_names_its_source() -> None:
+def test_lay_names_from_mesh_entry_terms_organs_and_either_number(session: Session) -> None:
+    shingles = f.study(conditions=("Zoster Vaccine Response",), meshes=("Herpes Zoster",))
+    womb = f.study(
+        conditions=("Endometrial Carcinoma",),
+        meshes=("Endometrial Neoplasms",),
+        ancestors=("Uterine Neoplasms",),
+    )
+    stones = f.study(conditions=("Urolithiasis",), meshes=("Kidney Calculi",))
+    load(session, shingles, womb, stones)
+    assert found(session, condition="shingles") == [nct(shingles)]  # a MeSH entry term
+    # Where a cancer is, in everyday words, and how MeSH names its neoplasms.
+    assert found(session, condition="cancer of the womb") == [nct(womb)]
+    assert found(session, condition="womb tumours") == [nct(womb)]
+    # MeSH lists "Kidney Stones"; one stone is the same condition.
+    assert found(session, condition="kidney stone") == [nct(stones)]
+    assert found(session, condition="tumours of the kidney") == []
+
+
+def test_every_curated_lay_name_names_its_source_and_adds_a_reading() -> None:
     assert all(source.strip() for _lay, _medical, source in CURATED)
     assert lay_names()[("high", "blood", "pressure")] == (("hypertension",),)
+    # The table is for what the packages' vocabularies do not say: an entry they already
+    # give is dead weight that hides how much the curated part carries.
+    packages = ("mesh", "hpo")
+    redundant = [
+        (lay, medical)
+        for lay, medical, _source in CURATED
+        if words(medical) in alternatives(words(lay), sources=packages)
+    ]
+    assert redundant == []
+    assert (*packages, "curated") == SOURCES
+
+
+def test_the_vocabulary_file_is_read_as_plain_data_only(tmp_path: Path) -> None:
+    """A data file that asks to build objects (and so could run code) is refused."""
+    hostile = tmp_path / "dictionary.pkl.bz2"
+    with bz2.open(hostile, "wb") as out:
+        pickle.dump({"disease_variant_to_canonical": {"x": [Path("y")]}}, out)
+    with pytest.raises(pickle.UnpicklingError, match="not plain data"):
+        list(lay_names_module._mesh_pairs(hostile))
 
 
 def test_condition_learns_what_sponsors_phrases_mean_from_the_registry(session: Session) -> None:
