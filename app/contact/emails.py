@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, fields
 from typing import Any, Self
 
-from app.contact.routing import Routing
+from app.contact.routing import Routing, greeting_name
 from app.outbox.email.rendering import EmailContext
 
 
@@ -44,6 +44,8 @@ class PublishedContact:
     """The study's own contact, as the listing publishes it.
 
     `country` is the site's: a phone number written without its country code is read there.
+    `name` is a person's or None: a placeholder ("Site Public Contact") is no one the
+    patient could ask for, so the email says "the study team" instead.
     """
 
     name: str | None
@@ -53,11 +55,16 @@ class PublishedContact:
 
     @classmethod
     def of(
-        cls, contact: dict[str, Any] | None, *, country: str | None = None
+        cls,
+        contact: dict[str, Any] | None,
+        *,
+        country: str | None = None,
+        sponsor: str | None = None,
     ) -> PublishedContact | None:
         if not contact or not (contact.get("phone") or contact.get("email")):
             return None
-        return cls(contact.get("name"), contact.get("phone"), contact.get("email"), country)
+        name = greeting_name(contact.get("name"), sponsor=sponsor)
+        return cls(name, contact.get("phone"), contact.get("email"), country)
 
 
 @dataclass(frozen=True)

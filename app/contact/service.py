@@ -221,7 +221,9 @@ def compose_emails(
         "study_url": f"{settings.base_url.rstrip('/')}/studies/{study.nct_id}",
         "site_url": settings.base_url,
         "contact": PublishedContact.of(
-            study.contact_for(site), country=site.country if site else None
+            study.contact_for(site),
+            country=site.country if site else None,
+            sponsor=study.lead_sponsor,
         ),
         "retention_days": settings.retention_days,
     }

@@ -586,15 +586,19 @@ def test_phones_are_shown_in_the_international_format_and_stored_in_e164(
 
 
 @pytest.mark.parametrize(
-    ("name", "greeting"),
+    ("name", "greeting", "named_in_copy"),
     [
-        ("Site Public Contact", "Hello,\n"),
-        ("Trial Transparency email recommended (Toll free for US & Canada)", "Hello,\n"),
-        ("Dana Example, MD", "Hello Dana Example,\n"),
+        ("Site Public Contact", "Hello,\n", "the study team"),
+        (
+            "Trial Transparency email recommended (Toll free for US & Canada)",
+            "Hello,\n",
+            "the study team",
+        ),
+        ("Dana Example, MD", "Hello Dana Example,\n", "Dana Example"),
     ],
 )
-def test_the_site_email_greets_a_person_and_never_a_placeholder(
-    client: TestClient, session: Session, name: str, greeting: str
+def test_the_emails_name_a_person_and_never_a_placeholder(
+    client: TestClient, session: Session, name: str, greeting: str, named_in_copy: str
 ) -> None:
     contact = {"name": name, "email": "site@example.org"}
     record = f.study(sites=[f.site(facility="Lake Clinic", contacts=[contact])])
@@ -611,3 +615,11 @@ def test_the_site_email_greets_a_person_and_never_a_placeholder(
     ).one()
     assert (site_email.body_text or "").startswith(greeting)
     assert f"<p>{greeting.strip()}</p>" in (site_email.body_html or "")
+    # The patient's copy says whom to contact if nobody calls: a person, or the team.
+    copy = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "contact_patient")
+    ).one()
+    direct = f"contact the study directly: {named_in_copy}, email site@example.org"
+    assert direct in (copy.body_text or "")
+    if named_in_copy == "the study team":
+        assert name not in (copy.body_text or "")
