@@ -127,7 +127,7 @@ def load(session: Session, *studies: dict[str, Any]) -> ImportReport:
     return report
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_studies() -> Path:
     """The real records beside the repository: CI has them; elsewhere their tests skip."""
     if not SHARED_STUDIES.exists():

@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,12 @@ import uvicorn
 
 from app.cli import upgrade_database
 from app.config import Settings
-from app.ctgov.importer import RawRecord, import_records
+from app.ctgov.importer import RawRecord, import_records, read_records
 from app.db import session_factory
 from app.main import create_app
 from app.outbox.email.senders import SmtpSender
 from app.outbox.worker import Worker, start_in_thread
-from app.studies.models import Site
+from app.studies.models import Site, Study
 from tests import factories as f
 from tests.conftest import IN_CI
 from tests.smtp_server import SmtpSink, free_port
@@ -79,12 +80,9 @@ def smtp() -> Iterator[SmtpSink]:
         yield sink
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpSink) -> Iterator[str]:
-    """The app on a free port, with one fictional recruiting study near Chicago."""
-    database = tmp_path_factory.mktemp("browser") / "app.db"
+def _settings(database: Path, smtp: SmtpSink) -> Settings:
     port = free_port()
-    settings = Settings(
+    return Settings(
         _env_file=None,
         database_url=f"sqlite:///{database}",
         base_url=f"http://127.0.0.1:{port}",
@@ -93,6 +91,35 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpSink) -> Ite
         smtp_port=smtp.port,
         worker_poll_seconds=0.2,
     )
+
+
+@contextmanager
+def serving(settings: Settings) -> Iterator[str]:
+    """The app under uvicorn at the settings' base URL, with the email worker in a thread."""
+    worker = Worker(session_factory(settings), SmtpSender.from_settings(settings), settings)
+    _, stop = start_in_thread(worker)
+    host, port = settings.base_url.removeprefix("http://").split(":")
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host=host, port=int(port), log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        threading.Event().wait(0.05)
+    try:
+        yield settings.base_url
+    finally:
+        server.should_exit = True
+        stop.set()
+        thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpSink) -> Iterator[str]:
+    """The app on a free port, with one fictional recruiting study near Chicago."""
+    settings = _settings(tmp_path_factory.mktemp("browser") / "app.db", smtp)
     upgrade_database(settings)
     record = f.study(
         "NCT98765432",
@@ -133,21 +160,23 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpSink) -> Ite
             sa.update(Site).where(Site.facility == "Lakeside Clinic").values(languages=["es"])
         )
         session.commit()
-    worker = Worker(session_factory(settings), SmtpSender.from_settings(settings), settings)
-    _, stop = start_in_thread(worker)
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        threading.Event().wait(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    stop.set()
-    thread.join(10)
+    with serving(settings) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def real_records_server(
+    tmp_path_factory: pytest.TempPathFactory, smtp: SmtpSink, shared_studies: Path
+) -> Iterator[tuple[str, list[str]]]:
+    """The app with the 940 real records imported, and their NCT IDs."""
+    settings = _settings(tmp_path_factory.mktemp("browser-real") / "app.db", smtp)
+    upgrade_database(settings)
+    with session_factory(settings)() as session:
+        import_records(session, read_records([str(shared_studies)]), now=dt.datetime.now(dt.UTC))
+        session.commit()
+        nct_ids = list(session.scalars(sa.select(Study.nct_id).order_by(Study.nct_id)))
+    with serving(settings) as url:
+        yield url, nct_ids
 
 
 def _big_site(n: int) -> dict[str, Any]:
