@@ -93,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_imports.router)
 
     # The place index and the lay-name table take a moment to build; build them before the
-    # first search needs them (the lay names after the places, which /readyz waits for).
+    # first search needs them (/readyz answers "starting" until both are built).
     def warm_up() -> None:
         places.warm_up()
         lay_names.lay_names()
@@ -112,13 +112,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/readyz", include_in_schema=False)
     def readyz() -> PlainTextResponse:
-        """Ready for patients: the place index is built and the database answers.
+        """Ready for patients: the place index and lay-name table are built, the database answers.
 
-        Building the index takes a few seconds of CPU at start; a load balancer that
-        waits for this sends no one to a process that would answer slowly meanwhile.
+        Building them takes a few seconds of CPU at start; a load balancer that waits for
+        this sends no one to a process that would answer slowly meanwhile.
         Database errors reach the database-unavailable answer: 503 with Retry-After.
         """
-        if not places.is_warm():
+        if not (places.is_warm() and lay_names.is_warm()):
             return PlainTextResponse("starting", status_code=503, headers={"Retry-After": "5"})
         if not app.state.keys_checked:
             check_keys(app.state.sessionmaker, keys)  # KeyProblem: a 500, logged

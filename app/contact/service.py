@@ -222,7 +222,7 @@ def compose_emails(
         "site_url": settings.base_url,
         "contact": PublishedContact.of(
             study.contact_for(site),
-            country=site.country if site else None,
+            country=study.contact_country(site),
             sponsor=study.lead_sponsor,
         ),
         "retention_days": settings.retention_days,

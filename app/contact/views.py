@@ -136,6 +136,7 @@ def _form_page(
                 "km": km,
                 "label": site_label(site),
                 "contact": study.contact_for(site),
+                "contact_country": study.contact_country(site),
                 "not_yet": site is not None and site.effective_status == NOT_YET_RECRUITING,
                 "nearest": origin is not None and site is not None and (site, km) == nearest,
             }

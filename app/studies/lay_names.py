@@ -20,6 +20,7 @@ import bz2
 import importlib.util
 import pickle
 import re
+import threading
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -252,9 +253,26 @@ def _pairs(source: str) -> list[tuple[str, str]]:
     return list(_mesh_pairs(path) if source == "mesh" else _hpo_pairs(path))
 
 
-@cache
+_build_lock = threading.Lock()
+
+
 def lay_names(sources: tuple[str, ...] = SOURCES) -> dict[Phrase, tuple[Phrase, ...]]:
-    """Lay phrase (as `_key` of its search words) -> the phrases it also means."""
+    """Lay phrase (as `_key` of its search words) -> the phrases it also means.
+
+    Built once per process and set of sources, some 2 s of CPU: a search that comes while
+    the start-up warm-up builds it waits for that build instead of making a second one.
+    """
+    with _build_lock:
+        return _build(sources)
+
+
+def is_warm() -> bool:
+    """The shipped table is built: lay names cost nothing more (`/readyz` waits for this)."""
+    return _build.cache_info().currsize > 0
+
+
+@cache
+def _build(sources: tuple[str, ...]) -> dict[Phrase, tuple[Phrase, ...]]:
     table: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
     meanings: dict[str, tuple[str, ...]] = {}  # some 6,000 names behind some 90,000 pairs
     for source in sources:

@@ -114,6 +114,18 @@ class Study(Base):
         """The contact a patient is shown for `site` (None: the study team)."""
         return rules.primary_contact(site.contacts if site else [], self.central_contacts)
 
+    def contact_country(self, site: Site | None) -> str | None:
+        """Where the shown contact's phone number is read when it lacks a country code.
+
+        The site's country for the site's own contact. None for the study's central
+        contact: a sponsor's desk may be anywhere, and a US number read in China is a
+        valid Chinese number, so it is shown as the registry wrote it.
+        """
+        contact = self.contact_for(site)
+        if site is None or contact is None or contact not in site.contacts:
+            return None
+        return site.country
+
 
 class Site(Base):
     """One location of a study: a hospital or clinic that may take contacts."""

@@ -363,6 +363,7 @@ def study_summary(request: Request, nct_id: str, session: DbSession) -> Response
         "km": km,
         "origin": origin,
         "contact": study.contact_for(site) if site else None,
+        "contact_country": study.contact_country(site),
         "place_query": location_query(request) if origin else "",
         "today": dt.datetime.now(dt.UTC).date().strftime("%d %B %Y").lstrip("0"),
     }

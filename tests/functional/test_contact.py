@@ -537,6 +537,7 @@ def test_choosing_from_the_list_preselects_nothing_and_names_nothing_nearest(
     assert 'name="site"' in page.text
     assert " checked" not in page.text.split('name="language"')[0]
     assert "(nearest)" not in page.text
+    assert "<h1>Get in touch with a study center</h1>" in page.text
     assert "Tell us where you are to see the nearest sites first" in page.text
     sent = client.post(
         f"/studies/{nct(study)}/contact",
@@ -555,6 +556,58 @@ def test_a_study_with_one_site_goes_straight_to_the_form(
     assert 'name="site"' in page.text
     assert re.search(r'value="\d+" checked', page.text)
     assert "(nearest)" not in page.text
+
+
+def test_a_central_contact_phone_is_not_read_in_the_site_country(
+    client: TestClient, session: Session
+) -> None:
+    """A US sponsor's "317-615-4559" read in China is a valid Chinese number: shown as typed."""
+    record = f.study(
+        sites=[
+            f.site(
+                facility="Beijing Research Site",
+                city="Beijing",
+                state=None,
+                zip="100730",
+                country="China",
+                lat=39.9,
+                lon=116.4,
+                contacts=[],
+            ),
+            f.site(
+                facility="Beijing Research Site",
+                city="Beijing",
+                state=None,
+                zip="100050",
+                country="China",
+                lat=39.91,
+                lon=116.41,
+                contacts=[],
+            ),
+        ]
+    )
+    central = {"name": "Lilly Example Desk", "phone": "317-615-4559", "email": "t@example.org"}
+    record["protocolSection"]["contactsLocationsModule"]["centralContacts"] = [central]
+    load(session, record)
+    page = client.get(f"/studies/{nct(record)}/contact", params={"location": "Beijing"})
+    assert "+86 317" not in page.text
+    assert 'phone <a href="tel:317-615-4559">317-615-4559</a>' in page.text
+    # Two sites of one facility in one city are told apart by their postal codes.
+    assert "Beijing, 100730, China" in page.text
+    assert "Beijing, 100050, China" in page.text
+    response = client.post(
+        f"/studies/{nct(record)}/contact",
+        data={
+            **good_form(0, token(page.text)),
+            "site": re.findall(r'name="site" id="site-\d+" value="(\d+)"', page.text)[0],
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    copy = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "contact_patient")
+    ).one()
+    assert "phone 317-615-4559" in (copy.body_text or "")
 
 
 def test_phones_are_shown_in_the_international_format_and_stored_in_e164(

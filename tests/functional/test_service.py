@@ -20,15 +20,22 @@ from tests import factories as f
 
 def test_health_and_readiness(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     from app.geo import places
+    from app.studies import lay_names
 
     assert client.get("/healthz").text == "ok"
     places.warm_up()
+    lay_names.lay_names()
     assert client.get("/readyz").status_code == 200
-    # Until the place index is built, the process says it is not ready yet.
-    monkeypatch.setattr(places, "_index", None)
-    starting = client.get("/readyz")
-    assert (starting.status_code, starting.text) == (503, "starting")
-    assert starting.headers["retry-after"] == "5"
+    # Until the place index and the lay-name table are built, the process is not ready yet.
+    with monkeypatch.context() as patch:
+        patch.setattr(places, "_index", None)
+        starting = client.get("/readyz")
+        assert (starting.status_code, starting.text) == (503, "starting")
+        assert starting.headers["retry-after"] == "5"
+    with monkeypatch.context() as patch:
+        patch.setattr(lay_names, "is_warm", lambda: False)
+        assert client.get("/readyz").status_code == 503
+    assert client.get("/readyz").status_code == 200
 
 
 def test_security_headers_on_pages(client: TestClient) -> None:
