@@ -314,6 +314,18 @@ def _cancer_readings(tokens: list[str]) -> list[list[str]]:
     return found
 
 
+# MeSH names every cancer "Neoplasms"; sponsors and patients write "cancer", "tumor" or
+# "carcinoma", and a listing without MeSH terms has only their words. A reading that says
+# "neoplasms" (from MeSH, HPO, the table or the registry) matches any of them.
+NEOPLASM_WORDS = ("neoplasms", "cancer", "tumor", "carcinoma")
+
+
+def reading_groups(tokens: list[str]) -> list[list[str]]:
+    """A reading as AND-ed groups of OR-ed words: "colorectal neoplasms" also matches
+    "colorectal cancer"."""
+    return [list(NEOPLASM_WORDS) if _light(t) == "neoplasm" else [t] for t in tokens]
+
+
 def alternatives(tokens: list[str], sources: tuple[str, ...] = SOURCES) -> list[list[str]]:
     """Other ways to write the query `tokens`: each lay phrase in it replaced by its meaning."""
     table = lay_names(sources)

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from app.geo.distance import EARTH_RADIUS_KM, bounding_boxes
 from app.geo.places import AmbiguousPlace, Place, PlaceError, resolve_place
-from app.studies.lay_names import alternatives
+from app.studies.lay_names import alternatives, reading_groups
 from app.studies.models import SearchTerm, Site, Study
 from app.studies.rules import DEFAULT_STATUSES, STATUSES
 from app.studies.text import words
@@ -407,7 +407,7 @@ def condition_query(session: Session, condition: str) -> TextQuery | None:
     readings = [TextQuery.all_of(groups)]
     for tokens in [*alternatives(words(condition)), *registry_readings(session, condition)]:
         kept = [t for t in tokens if t not in STOP_WORDS] or tokens
-        readings.append(TextQuery.all_of([[t] for t in dict.fromkeys(kept)]))
+        readings.append(TextQuery.all_of(reading_groups(list(dict.fromkeys(kept)))))
     return TextQuery.any_of(readings)
 
 

@@ -355,6 +355,16 @@ def test_lay_names_from_mesh_entry_terms_organs_and_either_number(session: Sessi
     assert found(session, condition="tumours of the kidney") == []
 
 
+def test_a_reading_in_mesh_words_finds_a_listing_in_everyday_words(session: Session) -> None:
+    """Some listings carry no MeSH terms: "bowel cancer" reads "colorectal neoplasms", which
+    must also find a study that only says "Colorectal Cancer"."""
+    plain = f.study(conditions=("Colorectal Cancer",))
+    arthritis = f.study(conditions=("Inflammatory Bowel Diseases", "Arthritis"))
+    load(session, plain, arthritis)
+    assert found(session, condition="bowel cancer") == [nct(plain)]
+    assert found(session, condition="womb cancer") == []
+
+
 def test_every_curated_lay_name_names_its_source_and_adds_a_reading() -> None:
     assert all(source.strip() for _lay, _medical, source in CURATED)
     assert lay_names()[("high", "blood", "pressure")] == (("hypertension",),)
