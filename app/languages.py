@@ -52,6 +52,11 @@ def _sort_key(language: Language) -> tuple[str, str]:
     return language.name.casefold(), language.code
 
 
+ENGLISH = "en"
+"""Not offered: the listings, the emails and the pages are in English, so the question is
+which language other than English the patient (or a site's team) prefers."""
+
+
 def _build() -> tuple[Language, ...]:
     found: dict[str, Language] = {}
     for record in pycountry.languages:
@@ -59,12 +64,14 @@ def _build() -> tuple[Language, ...]:
         if not code:
             continue
         code = str(code)
+        if code == ENGLISH:
+            continue
         found[code] = Language(code=code, name=_NAMES.get(code, str(record.name)))
     return tuple(sorted(found.values(), key=_sort_key))
 
 
 ALL: tuple[Language, ...] = _build()
-"""Every ISO 639-1 language, sorted by English name (case-insensitively)."""
+"""Every ISO 639-1 language but English, sorted by English name (case-insensitively)."""
 
 _BY_CODE: dict[str, Language] = {language.code: language for language in ALL}
 

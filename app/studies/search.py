@@ -157,6 +157,8 @@ class NearestSite:
     state: str | None
     country: str | None
     distance_km: float
+    status: str | None = None
+    """The site's own status: a recruiting study's nearest site may not have opened yet."""
 
 
 @dataclass(frozen=True)
@@ -621,6 +623,7 @@ def _search(
                 state=site.state,
                 country=site.country,
                 distance_km=round(float(row[2]), 1),
+                status=site.effective_status,
             )
         hits.append(SearchHit(study=studies[row[0]], nearest_site=nearest_site))
     return SearchResult(

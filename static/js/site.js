@@ -25,11 +25,16 @@
 })();
 
 // A form shown again with errors: move the focus to the first field in error, so keyboard
-// and screen-reader users land where the fix is (the error summary is announced as an alert).
+// and screen-reader users land where the fix is (the error summary is announced as an alert),
+// and show the summary at the top of the screen: on a phone the field alone would leave the
+// list of what to fix out of sight. Typing in the field scrolls it into view.
 (function () {
   "use strict";
   var first = document.querySelector("[aria-invalid=true]");
-  if (first) { first.focus(); }
+  if (!first) { return; }
+  var summary = document.getElementById("error-summary");
+  first.focus({ preventScroll: Boolean(summary) });
+  if (summary) { summary.scrollIntoView({ block: "start" }); }
 })();
 
 // The contact form: choosing a preferred language marks the sites whose team speaks it

@@ -179,3 +179,15 @@ def test_the_folded_parts_open_without_javascript(chromium: Any, live_server: st
     page.get_by_text("Choose another site").click()
     assert page.locator(".site-option:visible").count() == 10
     context.close()
+
+
+def test_a_form_sent_empty_shows_what_to_fix_on_the_screen(phone: Any, live_server: str) -> None:
+    """The error summary is in view, and the focus waits in the first field to fix."""
+    phone.goto(live_server + CONTACT)
+    with phone.expect_navigation():
+        phone.get_by_role("button", name="Send my details to the study team").click()
+    box = phone.locator("#error-summary").bounding_box()  # relative to the viewport
+    assert box is not None
+    assert 0 <= box["y"] < SCREEN / 2, box
+    assert phone.evaluate("document.activeElement.id") == "first_name"
+    screenshot(phone, "contact-errors-phone")

@@ -459,3 +459,50 @@ def test_studies_that_open_soon_are_added_by_the_box_and_offered_when_nothing_re
     assert offered
     followed = client.get(offered.group(1).replace("&amp;", "&"))
     assert "Rare thing study" in followed.text
+
+
+def test_a_recruiting_study_whose_nearest_site_has_not_opened_says_so(
+    client: TestClient, session: Session
+) -> None:
+    """The study recruits elsewhere; near Beijing its site opens soon: the card says both."""
+    from tests import factories as factory
+    from tests.conftest import load as load_records
+
+    beijing = factory.site(
+        facility="Capital Example Hospital",
+        city="Beijing",
+        state=None,
+        zip=None,
+        country="China",
+        lat=39.9,
+        lon=116.4,
+        status="NOT_YET_RECRUITING",
+    )
+    load_records(
+        session,
+        factory.study(
+            title="Diabetes diet study", conditions=("Diabetes",), sites=[beijing, factory.site()]
+        ),
+    )
+    page = client.get(
+        "/studies",
+        params=[
+            ("condition", "diabetes"),
+            ("location", "Beijing"),
+            ("status", "RECRUITING"),
+            ("status", "NOT_YET_RECRUITING"),
+        ],
+    )
+    card = page.text.split('class="study-card"')[1]
+    assert "Capital Example Hospital" in card
+    assert ">Recruiting</span>" in card
+    assert ">Not yet recruiting here</span>" in card
+    api = client.get(
+        "/api/v1/studies",
+        params={
+            "condition": "diabetes",
+            "location": "Beijing",
+            "status": "RECRUITING,NOT_YET_RECRUITING",
+        },
+    )
+    assert api.json()["results"][0]["nearest_site"]["status"] == "NOT_YET_RECRUITING"

@@ -572,7 +572,9 @@ def test_language_names_are_plain() -> None:
 
 
 def test_language_lookups() -> None:
-    assert languages.is_language("en")
+    # "Preferred other language": the pages and emails are in English already.
+    assert not languages.is_language("en")
+    assert "English" not in [language.name for language in languages.ALL]
     assert languages.is_language("ES")
     assert not languages.is_language("")
     assert not languages.is_language("xx")
