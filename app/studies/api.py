@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from app.deps import DbSession
 from app.geo.places import PlaceError
 from app.studies.criteria import Criterion, parse_criteria
+from app.studies.rules import NCT_ID
 from app.studies.search import (
     NearestSite,
     PlaceProblem,
@@ -224,7 +225,12 @@ def api_study(
     and related recruiting studies."""
     study = load_study(session, nct_id)
     if study is None:
-        raise HTTPException(status_code=404, detail=f"No study has the NCT ID {nct_id!r}")
+        problem = (
+            f"No study has the NCT ID {nct_id!r}"
+            if NCT_ID.match(nct_id.upper())
+            else f"{nct_id!r} is not an NCT ID: they are NCT and 8 digits, like NCT01234567"
+        )
+        raise HTTPException(status_code=404, detail=problem)
     try:
         origin = resolve_origin(SearchParams(location=location, lat=lat, lon=lon))
     except PlaceError as exc:

@@ -207,8 +207,14 @@ def staleness(study: Study, today: dt.date) -> Staleness:
     return Staleness(old_update, study.completion_date if ended else None)
 
 
+NO_UPPER_AGE_YEARS = 100
+"""Registries write "99 Years", "100 Years" or "130 Years" for "no upper limit"."""
+
+
 def age_range_label(study: Study) -> str:
     low, high = study.min_age, study.max_age
+    if high and study.max_age_years is not None and study.max_age_years >= NO_UPPER_AGE_YEARS:
+        high = None
     if low and high:
         return f"{low} to {high}".lower()
     if low:

@@ -160,6 +160,10 @@ def test_the_study_resource_answers_unknown_and_bad_ids_and_places_in_json(
         response = client.get(f"/api/v1/studies/{nct_id}")
         assert response.status_code in (404, 422), nct_id
         assert response.headers["content-type"].startswith("application/json")
+    assert client.get("/api/v1/studies/NCT00000000").json()["detail"] == (
+        "No study has the NCT ID 'NCT00000000'"
+    )
+    assert "is not an NCT ID" in client.get("/api/v1/studies/not-an-id").json()["detail"]
     unknown = client.get(f"/api/v1/studies/{studies[0]}", params={"location": "Nowhereville Zzz"})
     assert unknown.status_code == 422
     assert unknown.json()["detail"][0]["type"] == "place"
@@ -212,3 +216,19 @@ def test_the_study_resource_never_answers_500(
         params["lat"], params["lon"] = str(lat), "10"
     response = client.get(f"/api/v1/studies/{quote(nct_id, safe='')}", params=params)
     assert response.status_code in (200, 404, 422), (nct_id, params, response.text[:200])
+
+
+def test_an_age_limit_of_a_hundred_years_or_more_reads_as_no_upper_limit(
+    client: TestClient, session: Session
+) -> None:
+    """Registries write "130 Years" for "no upper limit"; "18 years to 130 years" puzzles."""
+    old = f.study(min_age="18 Years", max_age="130 Years")
+    young = f.study(min_age="18 Years", max_age="65 Years")
+    load(session, old, young)
+    old_page, young_page = (
+        client.get(f"/studies/{r['protocolSection']['identificationModule']['nctId']}").text
+        for r in (old, young)
+    )
+    assert "18 years and older" in old_page
+    assert "130 years" not in old_page
+    assert "18 years to 65 years" in young_page
