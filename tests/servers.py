@@ -1,4 +1,5 @@
-"""Real web server processes for tests: `python -m app.cli serve`, as operators run it."""
+"""Real web servers for tests: `python -m app.cli serve` processes, as operators run them,
+and uvicorn in a thread of the test process when the test needs the app's objects."""
 
 from __future__ import annotations
 
@@ -6,12 +7,15 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
+import uvicorn
+from fastapi import FastAPI
 
 from app.config import Settings
 from tests.smtp_server import free_port
@@ -68,3 +72,26 @@ def server_processes(settings: Settings, count: int) -> Iterator[list[str]]:
     """`count` server processes sharing one database."""
     with ExitStack() as stack:
         yield [stack.enter_context(server_process(settings)) for _ in range(count)]
+
+
+@contextmanager
+def uvicorn_in_thread(
+    app: FastAPI, *, port: int | None = None, stop_wait: float = 10
+) -> Iterator[str]:
+    """`app` under uvicorn on 127.0.0.1 in a daemon thread; yields its base URL once started.
+
+    `stop_wait`: how long to let requests still running end after the test (a client that
+    gave up leaves its request running) before the database is cleaned for the next test.
+    """
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(stop_wait)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +17,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-import uvicorn
 
 from app.cli import upgrade_database
 from app.config import Settings
@@ -30,6 +28,7 @@ from app.outbox.worker import Worker, start_in_thread
 from app.studies.models import Site, Study
 from tests import factories as f
 from tests.conftest import IN_CI
+from tests.servers import uvicorn_in_thread
 from tests.smtp_server import SmtpSink, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -98,22 +97,12 @@ def serving(settings: Settings) -> Iterator[str]:
     """The app under uvicorn at the settings' base URL, with the email worker in a thread."""
     worker = Worker(session_factory(settings), SmtpSender.from_settings(settings), settings)
     _, stop = start_in_thread(worker)
-    host, port = settings.base_url.removeprefix("http://").split(":")
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host=host, port=int(port), log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        threading.Event().wait(0.05)
+    port = int(settings.base_url.rsplit(":", 1)[1])
     try:
-        yield settings.base_url
+        with uvicorn_in_thread(create_app(settings), port=port) as url:
+            yield url
     finally:
-        server.should_exit = True
         stop.set()
-        thread.join(10)
 
 
 @pytest.fixture(scope="session")

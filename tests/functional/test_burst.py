@@ -9,7 +9,6 @@ live there. This test asserts behaviour, with a generous time limit.
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections import Counter
 from collections.abc import Coroutine, Iterator
@@ -19,7 +18,6 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,7 +28,7 @@ from app.outbox.models import OutboxMessage
 from app.studies.models import Study
 from tests import factories as f
 from tests.conftest import load
-from tests.smtp_server import free_port
+from tests.servers import uvicorn_in_thread
 
 # Well over what the web server's thread pool runs at once (16 threads by default; 40, as
 # Starlette's default, in the code this test was written against, where requests then
@@ -44,20 +42,10 @@ T = TypeVar("T")
 
 @pytest.fixture
 def server(settings: Settings, committed_sessionmaker: sessionmaker[Session]) -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
     # Requests whose client gave up may still be running: let them end before the
     # database is cleaned for the next test.
-    server.should_exit = True
-    thread.join(120)
+    with uvicorn_in_thread(create_app(settings), stop_wait=120) as url:
+        yield url
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,25 +21,16 @@ from app.outbox.worker import Worker
 from app.studies.models import Study
 from tests import factories as f
 from tests.conftest import load, smtp_settings
-from tests.smtp_server import SmtpSink, free_port
+from tests.servers import uvicorn_in_thread
+from tests.smtp_server import SmtpSink
 
 SUBMISSIONS = 200
 
 
 @pytest.fixture
 def server(settings: Settings, committed_sessionmaker: sessionmaker[Session]) -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        threading.Event().wait(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with uvicorn_in_thread(create_app(settings)) as url:
+        yield url
 
 
 def test_200_concurrent_submissions_are_all_stored_and_delivered_once(

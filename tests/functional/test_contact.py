@@ -568,22 +568,13 @@ def test_a_central_contact_phone_is_not_read_in_the_site_country(
                 facility="Beijing Research Site",
                 city="Beijing",
                 state=None,
-                zip="100730",
+                zip=postal_code,
                 country="China",
-                lat=39.9,
+                lat=lat,
                 lon=116.4,
                 contacts=[],
-            ),
-            f.site(
-                facility="Beijing Research Site",
-                city="Beijing",
-                state=None,
-                zip="100050",
-                country="China",
-                lat=39.91,
-                lon=116.41,
-                contacts=[],
-            ),
+            )
+            for postal_code, lat in (("100730", 39.9), ("100050", 39.91))
         ]
     )
     central = {"name": "Lilly Example Desk", "phone": "317-615-4559", "email": "t@example.org"}
