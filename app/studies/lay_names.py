@@ -233,7 +233,7 @@ ORGANS: dict[str, str] = {
 }
 
 
-def _light(word: str) -> str:
+def singular(word: str) -> str:
     """A word without a plural "s" ("stones", "glands"), so either number finds a name."""
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]
@@ -241,7 +241,7 @@ def _light(word: str) -> str:
 
 
 def _key(tokens: list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(_light(t) for t in tokens)
+    return tuple(singular(t) for t in tokens)
 
 
 def _pairs(source: str) -> list[tuple[str, str]]:
@@ -323,7 +323,7 @@ NEOPLASM_WORDS = ("neoplasms", "cancer", "tumor", "carcinoma")
 def reading_groups(tokens: list[str]) -> list[list[str]]:
     """A reading as AND-ed groups of OR-ed words: "colorectal neoplasms" also matches
     "colorectal cancer"."""
-    return [list(NEOPLASM_WORDS) if _light(t) == "neoplasm" else [t] for t in tokens]
+    return [list(NEOPLASM_WORDS) if singular(t) == "neoplasm" else [t] for t in tokens]
 
 
 def alternatives(tokens: list[str], sources: tuple[str, ...] = SOURCES) -> list[list[str]]:

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from app.geo.distance import EARTH_RADIUS_KM, bounding_boxes
 from app.geo.places import AmbiguousPlace, Place, PlaceError, resolve_place
-from app.studies.lay_names import alternatives, reading_groups
+from app.studies.lay_names import alternatives, reading_groups, singular
 from app.studies.models import SearchTerm, Site, Study
 from app.studies.rules import DEFAULT_STATUSES, STATUSES
 from app.studies.text import words
@@ -396,7 +396,17 @@ def _study_filters(params: SearchParams) -> list[ColumnElement[bool]]:
     return filters
 
 
-def condition_query(session: Session, condition: str) -> TextQuery | None:
+@dataclass(frozen=True)
+class ConditionQuery:
+    """What a condition searches: the full-text query, and the phrases that rank first."""
+
+    text: TextQuery
+    phrases: list[list[str]]
+    """The condition as typed and each reading of it, as words: a study that names one of
+    them whole ranks above a study whose words only scatter over other conditions."""
+
+
+def condition_query(session: Session, condition: str) -> ConditionQuery | None:
     """The condition as typed (typos forgiven), or as any lay name in it means.
 
     "high blood pressure in pregnancy" also finds "hypertension pregnancy": the lay phrase
@@ -406,11 +416,14 @@ def condition_query(session: Session, condition: str) -> TextQuery | None:
     groups = condition_groups(session, condition)
     if not groups:
         return None
-    readings = [TextQuery.all_of(groups)]
-    for tokens in [*alternatives(words(condition)), *registry_readings(session, condition)]:
+    queries = [TextQuery.all_of(groups)]
+    typed = words(condition)
+    phrases = [typed]
+    for tokens in [*alternatives(typed), *registry_readings(session, condition)]:
         kept = [t for t in tokens if t not in STOP_WORDS] or tokens
-        readings.append(TextQuery.all_of(reading_groups(list(dict.fromkeys(kept)))))
-    return TextQuery.any_of(readings)
+        queries.append(TextQuery.all_of(reading_groups(list(dict.fromkeys(kept)))))
+        phrases.append(tokens)
+    return ConditionQuery(TextQuery.any_of(queries), phrases)
 
 
 def registry_readings(session: Session, condition: str) -> list[list[str]]:
@@ -458,9 +471,13 @@ def search_studies(
     session: Session, params: SearchParams, *, origin: Place | None = None
 ) -> SearchResult:
     """One page of studies matching `params`, nearest first when `origin` is given."""
-    query = condition_query(session, params.condition) if params.condition else None
+    condition = condition_query(session, params.condition) if params.condition else None
     about = [w for w in words(params.condition or "") if w not in STOP_WORDS]
-    return _search(session, params, origin, query, about=about)
+    if condition is None:
+        return _search(session, params, origin, None, about=about)
+    return _search(
+        session, params, origin, condition.text, about=about, phrases=condition.phrases
+    )
 
 
 def related_studies(
@@ -523,6 +540,19 @@ def nearest_open_sites(
 EXCLUSION_PHRASES = ("excluding", "other than", "except", "not including", "non")
 
 
+def _names_whole(phrases: Sequence[Sequence[str]]) -> ColumnElement[int]:
+    """0 for a study whose conditions or MeSH terms name one of the phrases whole, else 1.
+
+    "bowel cancer" should first bring the studies about colorectal cancer, then a registry
+    whose many conditions merely include "Inflammatory Bowel Diseases" and some cancer.
+    The last word may go on ("neoplasm" meets "neoplasms").
+    """
+    texts = [" ".join([*p[:-1], singular(p[-1])]) for p in phrases if p]
+    columns = (Study.search_conditions, Study.search_mesh)
+    named = [c.like(start + t + "%") for c in columns for t in texts for start in ("", "% ")]
+    return case((or_(*named), 0), else_=1) if named else literal_column("1")
+
+
 def _excluding(about: Sequence[str]) -> ColumnElement[int]:
     """1 for a study that names a query word only to exclude it ("Any Tumor Excluding
     Breast"), else 0: such studies are still found, after the ones about the word."""
@@ -541,6 +571,7 @@ def _search(
     query: TextQuery | None,
     exclude: int | None = None,
     about: Sequence[str] = (),
+    phrases: Sequence[Sequence[str]] = (),
 ) -> SearchResult:
     dialect = session.get_bind().dialect.name
     columns: list[Any] = [Study.id]
@@ -582,6 +613,8 @@ def _search(
         vector: ColumnElement[Any] = literal_column("studies.search_vector")
         stmt = stmt.where(vector.op("@@")(tsquery))
         relevance = [func.ts_rank(vector, tsquery).desc()]
+    if relevance and phrases:
+        relevance = [_names_whole(phrases), *relevance]
     if relevance and about:
         relevance = [_excluding(about), *relevance]
     if relevance:

@@ -431,3 +431,27 @@ def test_near_a_place_ties_within_a_kilometre_go_by_relevance(session: Session) 
         "NCT00000003",
     ]
     assert found(session, condition="breast")[-1] == "NCT00000001"
+
+
+def test_a_study_that_names_the_condition_whole_ranks_above_scattered_words(
+    session: Session,
+) -> None:
+    """A registry of many diseases matches "bowel" and "cancer" in two of them; the studies
+    about bowel cancer, named so or filed under Colorectal Neoplasms, come first."""
+    registry = f.study(
+        "NCT00000011",
+        title="A registry of patients with chronic diseases, bowel and otherwise",
+        conditions=("Inflammatory Bowel Diseases", "Arthritis", "Breast Cancer", "Cancer"),
+        keywords=("registry", "chronic disease"),
+    )
+    filed = f.study(
+        "NCT00000012",
+        title="Exercise after surgery",
+        conditions=("Colorectal Carcinoma",),
+        meshes=("Colorectal Neoplasms",),
+    )
+    named = f.study("NCT00000013", title="Diet study", conditions=("Bowel Cancer",))
+    load(session, registry, filed, named)
+    ranked = found(session, condition="bowel cancer")
+    assert ranked[-1] == "NCT00000011"
+    assert set(ranked[:2]) == {"NCT00000012", "NCT00000013"}
