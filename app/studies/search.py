@@ -475,9 +475,7 @@ def search_studies(
     about = [w for w in words(params.condition or "") if w not in STOP_WORDS]
     if condition is None:
         return _search(session, params, origin, None, about=about)
-    return _search(
-        session, params, origin, condition.text, about=about, phrases=condition.phrases
-    )
+    return _search(session, params, origin, condition.text, about=about, phrases=condition.phrases)
 
 
 def related_studies(
