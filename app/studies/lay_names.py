@@ -178,7 +178,8 @@ SOURCES = ("mesh", "hpo", "curated")
 # Uterus, Bowel for Intestines, Gullet for Esophagus, Voice Box for Larynx, Throat for
 # Pharynx, Windpipe for Trachea): "cancer of the womb", "womb tumour" and "womb cancer" all
 # read "uterine neoplasms". Curated: counted with the curated table when recall is measured.
-CANCER_WORDS = frozenset({"cancer", "tumor", "growth", "malignancy", "carcinoma"})
+# Not "growth" ("growth hormone"), nor "gland" alone ("thyroid gland cancer" is thyroid).
+CANCER_WORDS = frozenset({"cancer", "tumor", "malignancy", "carcinoma"})
 ORGANS: dict[str, str] = {
     "womb": "uterine",
     "womb lining": "endometrial",
@@ -196,7 +197,6 @@ ORGANS: dict[str, str] = {
     "blood": "hematologic",
     "lymph gland": "lymphatic",
     "lymph node": "lymphatic",
-    "gland": "lymphatic",
     "bone marrow": "bone marrow",
     "kidney": "kidney",
     "liver": "liver",

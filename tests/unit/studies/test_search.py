@@ -353,6 +353,12 @@ def test_lay_names_from_mesh_entry_terms_organs_and_either_number(session: Sessi
     # MeSH lists "Kidney Stones"; one stone is the same condition.
     assert found(session, condition="kidney stone") == [nct(stones)]
     assert found(session, condition="tumours of the kidney") == []
+    # Only the organ's own cancer: no reading from "growth" or from "gland" alone.
+    assert not [
+        r for r in alternatives(words("growth hormone deficiency in bone")) if "neoplasms" in r
+    ]
+    assert ["uterine", "neoplasms"] in alternatives(words("womb cancer"))
+    assert not [r for r in alternatives(words("thyroid gland cancer")) if "lymphatic" in r]
 
 
 def test_a_reading_in_mesh_words_finds_a_listing_in_everyday_words(session: Session) -> None:
