@@ -43,7 +43,8 @@ class StudyName:
 class PublishedContact:
     """The study's own contact, as the listing publishes it.
 
-    `country` is the site's: a phone number written without its country code is read there.
+    `country` is where a phone number written without its country code is read: the
+    site's for the site's own contact, none for the study's (`Study.contact_country`).
     `name` is a person's or None: a placeholder ("Site Public Contact") is no one the
     patient could ask for, so the email says "the study team" instead.
     """
