@@ -174,10 +174,11 @@ SOURCES = ("mesh", "hpo", "curated")
 """Where lay names come from; the recall test measures them with and without the curated ones."""
 
 # Where a cancer is, in the words people use, and the word MeSH names its neoplasms by
-# ("Uterine Neoplasms"). The lay words are MeSH's own entry terms for the organ (Womb for
+# ("Uterine Neoplasms"). Most lay words are MeSH's own entry terms for the organ (Womb for
 # Uterus, Bowel for Intestines, Gullet for Esophagus, Voice Box for Larynx, Throat for
-# Pharynx, Windpipe for Trachea): "cancer of the womb", "womb tumour" and "womb cancer" all
-# read "uterine neoplasms". Curated: counted with the curated table when recall is measured.
+# Pharynx, Windpipe for Trachea), the rest the NHS's wording (back passage, food pipe):
+# "cancer of the womb", "womb tumour" and "womb cancer" all read "uterine neoplasms".
+# Curated: counted with the curated table when recall is measured.
 # Not "growth" ("growth hormone"), nor "gland" alone ("thyroid gland cancer" is thyroid).
 CANCER_WORDS = frozenset({"cancer", "tumor", "malignancy", "carcinoma"})
 ORGANS: dict[str, str] = {
