@@ -21,6 +21,8 @@ from sqlalchemy import func, select
 
 from app import crypto
 from app.addresses import mail_address
+from app.alerts.digest import send_alerts
+from app.alerts.service import pause_after_bounce
 from app.config import Settings, get_settings
 from app.ctgov.importer import ImportReport, RawRecord, import_records, read_records
 from app.daily import daily_jobs, purge_everything
@@ -212,7 +214,20 @@ def make_worker(settings: Settings) -> Worker:
         sender_from_settings(settings),
         settings,
         daily_jobs=daily_jobs(settings),
+        on_bounce=pause_after_bounce,
     )
+
+
+def cmd_send_alerts(args: argparse.Namespace, settings: Settings) -> int:
+    """Queue today's alert digests now (the workers also do this once a day)."""
+    prepare_database(settings)
+    now = dt.datetime.now(dt.UTC)
+    report = send_alerts(
+        session_factory(settings), settings=settings, now=now, dry_run=args.dry_run
+    )
+    prefix = "dry run, nothing queued: " if args.dry_run else ""
+    print(f"{prefix}{report}")
+    return 0
 
 
 def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
@@ -476,6 +491,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     admin.set_defaults(func=cmd_create_admin)
+
+    alerts_cmd = sub.add_parser(
+        "send-alerts", help="queue the alert digests now (the workers do it once a day)"
+    )
+    alerts_cmd.add_argument(
+        "--dry-run", action="store_true", help="work out every digest and print counts; send none"
+    )
+    alerts_cmd.set_defaults(func=cmd_send_alerts)
 
     purge_cmd = sub.add_parser(
         "purge", help="delete personal data older than TRIALFINDER_RETENTION_DAYS"

@@ -30,7 +30,15 @@ MAX_AGE_SECONDS = 2 * 24 * 3600  # a form left open overnight still works
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 FAILED_MESSAGE = "The form expired; please go back and try again."
 
-EXEMPT: Final = MappingProxyType[str, str]({})
+EXEMPT: Final = MappingProxyType[str, str](
+    {
+        "alert_unsubscribe_post": (
+            "RFC 8058 one-click unsubscribe: a mail client POSTs `List-Unsubscribe=One-Click` "
+            "with no session and no token. Forged, it can only stop the alert whose secret "
+            "link it already holds."
+        ),
+    }
+)
 """Route names that take unsafe requests without a token, each with the reason. Keep it short:
 a route belongs here only when its callers cannot hold a token (a mail client's one-click
 unsubscribe, RFC 8058) and what it does is harmless if forged."""

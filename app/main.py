@@ -19,6 +19,7 @@ from app.admin import imports as admin_imports
 from app.admin import studies as admin_studies
 from app.admin import views as admin_views
 from app.admin.auth import AdminGate, NotLoggedIn
+from app.alerts import views as alert_views
 from app.config import Settings, get_settings
 from app.contact import views as contact_views
 from app.db import DATABASE_UNAVAILABLE, session_factory
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(studies_views.router)
     app.include_router(studies_api.router)
     app.include_router(contact_views.router)
+    app.include_router(alert_views.router)
     app.include_router(privacy_requests.router)
     app.include_router(privacy_views.router)
     app.include_router(admin_views.router)

@@ -1,6 +1,7 @@
 """Imports every model module so that `Base.metadata` knows all tables (Alembic, tests)."""
 
 from app.admin.models import AdminUser, AuditEvent, ImportJob, LoginAttempt
+from app.alerts.models import Alert, AlertLink, AlertRun, AlertStudy
 from app.contact.models import ContactCount, ContactRequest
 from app.jobs import DailyJobRun
 from app.keycheck import KeyCheck
@@ -10,6 +11,10 @@ from app.studies.models import SearchTerm, Site, Study
 
 __all__ = [
     "AdminUser",
+    "Alert",
+    "AlertLink",
+    "AlertRun",
+    "AlertStudy",
     "AuditEvent",
     "ContactCount",
     "ContactRequest",

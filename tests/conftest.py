@@ -166,6 +166,10 @@ def committed_sessionmaker(engine: Engine) -> Iterator[sessionmaker[Session]]:
     yield sessionmaker(engine, expire_on_commit=False)
     with engine.begin() as conn:
         for table in (
+            "alert_studies",
+            "alerts",
+            "alert_links",
+            "alert_runs",
             "outbox_messages",
             "contact_requests",
             "contact_counts",

@@ -28,7 +28,7 @@ from app.deps import DbSession
 from app.languages import ALL as ALL_LANGUAGES
 from app.languages import is_language
 from app.studies.indexing import reindex
-from app.studies.models import Site, Study
+from app.studies.models import Site, Study, utcnow
 from app.studies.rules import NCT_ID, SEXES, STATUSES, age_in_years
 from app.studies.sites import count_sites
 
@@ -130,6 +130,8 @@ def parse_study_form(data: dict[str, str]) -> StudyForm:
 def apply_study_edit(study: Study, values: dict[str, Any]) -> list[str]:
     """Set the edited fields and remember them as overrides (the caller reindexes)."""
     changed = [k for k, v in values.items() if getattr(study, k) != v]
+    if "overall_status" in changed:
+        study.status_since = utcnow()  # newly in its status: patient alerts see it
     for field in changed:
         setattr(study, field, values[field])
     overrides = dict(study.admin_overrides or {})
@@ -403,6 +405,8 @@ def take_over(site: Site) -> None:
 
 def _apply_site(site: Site, values: dict[str, Any]) -> None:
     take_over(site)
+    if site.id is not None and site.status != values["status"]:
+        site.status_since = utcnow()  # newly in its status: patient alerts see it
     for field in ("facility", "city", "state", "zip", "country", "status", "lat", "lon"):
         setattr(site, field, values[field])
     contacts = [dict(c) for c in site.contacts]

@@ -6,6 +6,7 @@ token. Personal data of patients is shown here and nowhere else.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from typing import Annotated, Literal
 
@@ -40,6 +41,7 @@ from app.admin.pages import (
     safe_next,
 )
 from app.admin.studies import take_over
+from app.alerts.service import counts as alert_counts
 from app.contact.models import ContactCount, ContactRequest
 from app.contact.routing import route_request
 from app.contact.service import queue_emails
@@ -143,6 +145,9 @@ def dashboard(request: Request, admin: Admin, session: DbSession) -> Response:
         "purged": session.scalar(select(func.coalesce(func.sum(ContactCount.requests), 0))),
         "retention_days": request.app.state.settings.retention_days,
         "last_purge": session.get(DailyJobRun, "purge"),
+        # Alerts are personal: administrators see how many, never whose or what for.
+        "alerts": alert_counts(session, now=dt.datetime.now(dt.UTC)),
+        "last_alerts": session.get(DailyJobRun, "send-alerts"),
     }
     return render(request, "admin/dashboard.html", context)
 

@@ -132,7 +132,7 @@ _T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
-class _Problem:
+class Problem:
     """Why a field's value was refused: the message for the patient."""
 
     message: str
@@ -196,18 +196,18 @@ def validate_contact_form(
         elif _has_control(raw[field], allow_joiners=field in _LABELS):
             errors[field] = CONTROL_MESSAGE
 
-    def check(field: str, clean: Callable[[str], _T | _Problem]) -> _T | None:
+    def check(field: str, clean: Callable[[str], _T | Problem]) -> _T | None:
         if field in errors:
             return None
         result = clean(values[field])
-        if isinstance(result, _Problem):
+        if isinstance(result, Problem):
             errors[field] = result.message
             return None
         return result
 
     first_name = check("first_name", lambda value: _clean_name(value, "first_name"))
     last_name = check("last_name", lambda value: _clean_name(value, "last_name"))
-    email = check("email", lambda value: _clean_email(value, check_deliverability))
+    email = check("email", lambda value: clean_email(value, check_deliverability))
     site_id = check("site", lambda value: _clean_site(value, allowed_site_ids))
     region = phone_region(site_id) if site_id is not None else None
     phone = check("phone", lambda value: _clean_phone(value, region))
@@ -278,34 +278,35 @@ def _has_control(value: str, *, allow_joiners: bool) -> bool:
     return False
 
 
-def _clean_name(value: str, field: str) -> str | _Problem:
+def _clean_name(value: str, field: str) -> str | Problem:
     label = _LABELS[field]
     name = unicodedata.normalize("NFC", " ".join(value.split()))
     if not name:
-        return _Problem(f"Enter your {label}.")
+        return Problem(f"Enter your {label}.")
     if len(name) > MAX_NAME:
-        return _Problem(f"Please shorten your {label} to {MAX_NAME} characters or fewer.")
+        return Problem(f"Please shorten your {label} to {MAX_NAME} characters or fewer.")
     categories = [unicodedata.category(char) for char in name]
     if any(category[0] == "N" for category in categories):
-        return _Problem(f"Your {label} can't contain numbers.")
+        return Problem(f"Your {label} can't contain numbers.")
     for char, category in zip(name, categories, strict=True):
         if category[0] not in "LM" and char not in _NAME_SYMBOLS:
-            return _Problem(
+            return Problem(
                 f"Your {label} can only contain letters, spaces, hyphens, apostrophes and periods."
             )
     if not any(category[0] == "L" for category in categories):
-        return _Problem(f"Enter your {label}.")
+        return Problem(f"Enter your {label}.")
     if _WEB_ADDRESS.search(name):
         # Names go into an email to the patient's address: no room for advertising links.
-        return _Problem(f"Your {label} looks like a web address. Please type just your name.")
+        return Problem(f"Your {label} looks like a web address. Please type just your name.")
     return name
 
 
-def _clean_email(value: str, check_deliverability: bool) -> str | _Problem:
+def clean_email(value: str, check_deliverability: bool) -> str | Problem:
+    """The address normalised by email-validator, or the Problem to tell the patient."""
     if not value:
-        return _Problem("Enter your email address.")
+        return Problem("Enter your email address.")
     if len(value) > MAX_EMAIL:
-        return _Problem(_too_long_message("email"))
+        return Problem(_too_long_message("email"))
     try:
         try:
             return mail_address(value, check_deliverability=check_deliverability)
@@ -315,7 +316,7 @@ def _clean_email(value: str, check_deliverability: bool) -> str | _Problem:
             # Our own look-up failed, which says nothing about the patient's address.
             return mail_address(value, check_deliverability=False)
     except email_validator.EmailNotValidError as error:
-        return _Problem(email_message(error))
+        return Problem(email_message(error))
 
 
 def email_message(error: email_validator.EmailNotValidError) -> str:
@@ -329,11 +330,11 @@ def email_message(error: email_validator.EmailNotValidError) -> str:
     return EMAIL_MESSAGE
 
 
-def _clean_phone(value: str, region: str | None) -> str | _Problem:
+def _clean_phone(value: str, region: str | None) -> str | Problem:
     if not value:
-        return _Problem("Enter your phone number.")
+        return Problem("Enter your phone number.")
     if len(value) > MAX_PHONE:
-        return _Problem(PHONE_MESSAGE)
+        return Problem(PHONE_MESSAGE)
     region = region.strip().upper() if region else None
     known_region = region in phonenumbers.SUPPORTED_REGIONS
     try:
@@ -345,38 +346,38 @@ def _clean_phone(value: str, region: str | None) -> str | _Problem:
             and not known_region
             and no_plus
         ):
-            return _Problem(PHONE_COUNTRY_MESSAGE)
-        return _Problem(PHONE_MESSAGE)
+            return Problem(PHONE_COUNTRY_MESSAGE)
+        return Problem(PHONE_MESSAGE)
     if not phonenumbers.is_valid_number(number):
         if known_region and "+" not in value:
             # Perhaps a number from another country than the site's: say how to write it.
-            return _Problem(f"{PHONE_MESSAGE} {PHONE_ABROAD_MESSAGE}")
-        return _Problem(PHONE_MESSAGE)
+            return Problem(f"{PHONE_MESSAGE} {PHONE_ABROAD_MESSAGE}")
+        return Problem(PHONE_MESSAGE)
     if number.extension:
         # E.164 has no room for an extension, and a call must reach the patient.
-        return _Problem("Enter a direct phone number, without an extension.")
+        return Problem("Enter a direct phone number, without an extension.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _clean_site(value: str, allowed_site_ids: Collection[int]) -> int | _Problem:
+def _clean_site(value: str, allowed_site_ids: Collection[int]) -> int | Problem:
     if not _SITE_ID.fullmatch(value):
-        return _Problem(SITE_MESSAGE)
+        return Problem(SITE_MESSAGE)
     site_id = int(value)
     if site_id not in allowed_site_ids:
-        return _Problem(SITE_MESSAGE)
+        return Problem(SITE_MESSAGE)
     return site_id
 
 
-def _clean_language(value: str) -> str | _Problem:
+def _clean_language(value: str) -> str | Problem:
     """The ISO 639-1 code, lower-cased, or "" when the patient chose none."""
     if not value:
         return ""
     if not is_language(value):
-        return _Problem(LANGUAGE_MESSAGE)
+        return Problem(LANGUAGE_MESSAGE)
     return value.lower()
 
 
-def _clean_consent(value: str) -> bool | _Problem:
+def _clean_consent(value: str) -> bool | Problem:
     if value.lower() not in CONSENT_VALUES:
-        return _Problem(CONSENT_MESSAGE)
+        return Problem(CONSENT_MESSAGE)
     return True

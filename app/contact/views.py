@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Annotated
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -297,8 +297,10 @@ def submit_contact(
     except DATABASE_UNAVAILABLE as exc:
         log.warning("contact request not stored: database unavailable (%s)", type(exc).__name__)
         return form_again({"form": UNAVAILABLE_MESSAGE}, 503, RETRY_AFTER_SECONDS)
-    url = request.url_for("contact_confirmation", public_id=submitted.request.public_id)
-    return RedirectResponse(str(url), status_code=303)
+    url = str(request.url_for("contact_confirmation", public_id=submitted.request.public_id))
+    # The place goes along, so that the alert sign-up offered there can carry it.
+    place = location_query(request) if origin else ""
+    return RedirectResponse(url + (f"?{place}" if place else ""), status_code=303)
 
 
 @router.get("/contact/requests/{public_id}", response_class=HTMLResponse)
@@ -310,11 +312,24 @@ def contact_confirmation(request: Request, public_id: str, session: DbSession) -
         )
     if contact is None:
         return render(request, "errors/404.html", {}, status_code=404)
-    response = render(request, "contact/confirmation.html", {"contact": contact})
+    response = render(
+        request,
+        "contact/confirmation.html",
+        {"contact": contact, "alert_query": _alert_query(request, session, contact)},
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-@router.get("/notifications", response_class=HTMLResponse)
-def notifications(request: Request) -> Response:
-    return render(request, "contact/notifications.html", {})
+def _alert_query(request: Request, session: Session, contact: ContactRequest) -> str:
+    """The alert sign-up's query: the study's first listed condition, and the patient's
+    place when they came with one."""
+    study = session.get(Study, contact.study_id) if contact.study_id else None
+    items: list[tuple[str, str]] = []
+    if study is not None and study.conditions:
+        items.append(("condition", study.conditions[0]))
+    origin, _ = origin_or_none(request)
+    if origin is not None:
+        items += [(k, v) for k, v in parse_qsl(location_query(request))]
+    items.append(("from", "confirmation"))
+    return urlencode(items)

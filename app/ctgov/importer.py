@@ -233,8 +233,14 @@ def record_hash(record: StudyRecord) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def _sync_sites(session: Session, study_ids: dict[str, int], records: list[StudyRecord]) -> None:
-    """Make each study's sites equal to its record's, keeping ids of sites that remain."""
+def _sync_sites(
+    session: Session, study_ids: dict[str, int], records: list[StudyRecord], now: dt.datetime
+) -> None:
+    """Make each study's sites equal to its record's, keeping ids of sites that remain.
+
+    A new site is first seen `now`, and a site whose status changes entered it `now`:
+    patient alerts tell their subscribers about sites from these times.
+    """
     existing: dict[int, list[Site]] = {}
     # Sites an administrator added or edited are theirs: the import leaves them alone and
     # does not add the registry's copy of such a site beside it.
@@ -264,9 +270,11 @@ def _sync_sites(session: Session, study_ids: dict[str, int], records: list[Study
             if candidates:
                 old = candidates.pop(0)
                 if any(getattr(old, k) != v for k, v in values.items()):
+                    if old.status != values["status"]:
+                        values["status_since"] = now  # newly in its status: alerts see it
                     updates.append({"id": old.id, **values})
             else:
-                inserts.append(values)
+                inserts.append({**values, "first_seen_at": now, "status_since": now})
         deletes.extend(site.id for sites in pool.values() for site in sites)
     if deletes:
         session.execute(delete(Site).where(Site.id.in_(deletes)))
@@ -290,12 +298,13 @@ def _write_batch(session: Session, batch: list[_Pending], now: dt.datetime) -> t
     digests = {p.record.nct_id: p.digest for p in batch}
     records = [p.record for p in batch]
     rows = session.execute(
-        select(Study.id, Study.nct_id, Study.source_hash, Study.admin_overrides).where(
-            Study.nct_id.in_(digests)
-        )
+        select(
+            Study.id, Study.nct_id, Study.source_hash, Study.admin_overrides, Study.overall_status
+        ).where(Study.nct_id.in_(digests))
     ).all()
-    known = {nct: (study_id, digest) for study_id, nct, digest, _ in rows}
-    overrides = {nct: edits for _, nct, _, edits in rows if edits}
+    known = {nct: (study_id, digest) for study_id, nct, digest, _, _ in rows}
+    overrides = {nct: edits for _, nct, _, edits, _ in rows if edits}
+    statuses = {nct: status for _, nct, _, _, status in rows}
     new = [r for r in records if r.nct_id not in known]
     changed = [r for r in records if r.nct_id in known and known[r.nct_id][1] != digests[r.nct_id]]
     unchanged = len(records) - len(new) - len(changed)
@@ -303,7 +312,8 @@ def _write_batch(session: Session, batch: list[_Pending], now: dt.datetime) -> t
         return 0, 0, unchanged
     ids: dict[str, int] = {}
     if new:
-        values = [{**_study_values(r, digests[r.nct_id], now), "imported_at": now} for r in new]
+        first_seen = {"imported_at": now, "first_seen_at": now, "status_since": now}
+        values = [{**_study_values(r, digests[r.nct_id], now), **first_seen} for r in new]
         result = session.connection().execute(
             insert(STUDIES).returning(STUDIES.c.id, STUDIES.c.nct_id, sort_by_parameter_order=True),
             values,
@@ -311,15 +321,16 @@ def _write_batch(session: Session, batch: list[_Pending], now: dt.datetime) -> t
         ids.update({nct: study_id for study_id, nct in result.all()})
     if changed:
         # An administrator's edits win over the registry (see Study.admin_overrides).
-        session.execute(
-            update(Study),
-            [
-                _merged(known[r.nct_id][0], r, digests[r.nct_id], now, overrides.get(r.nct_id))
-                for r in changed
-            ],
-        )
+        merged = [
+            _merged(known[r.nct_id][0], r, digests[r.nct_id], now, overrides.get(r.nct_id))
+            for r in changed
+        ]
+        for r, merged_values in zip(changed, merged, strict=True):
+            if merged_values["overall_status"] != statuses[r.nct_id]:
+                merged_values["status_since"] = now  # newly in its status: alerts see it
+        session.execute(update(Study), merged)
         ids.update({r.nct_id: known[r.nct_id][0] for r in changed})
-    _sync_sites(session, ids, new + changed)
+    _sync_sites(session, ids, new + changed, now)
     add_terms(session, new + changed)
     return len(new), len(changed), unchanged
 

@@ -41,6 +41,8 @@ class OutboxMessage(Base):
     subject: Mapped[str | None] = mapped_column(Encrypted())
     body_text: Mapped[str | None] = mapped_column(Encrypted())
     body_html: Mapped[str | None] = mapped_column(Encrypted())
+    # Extra header fields, e.g. List-Unsubscribe (its link is personal: encrypted too).
+    headers: Mapped[dict[str, str] | None] = mapped_column(EncryptedJSON())
     # Keyed hash of the recipient: kept after delivery, to find a person's mail for erasure.
     recipient_key: Mapped[str] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(16), default=QUEUED)

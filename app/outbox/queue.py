@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -23,6 +24,8 @@ from app.outbox.models import FAILED, QUEUED, RESOLVED, SENDING, SENT, OutboxMes
 from app.outbox.retry import RetryPolicy
 
 LOST_LEASE = "lost-lease"
+BounceHook = Callable[[Session, OutboxMessage], None]
+"""Told of a message refused for good, e.g. to pause the alert whose mail bounced."""
 GONE = "gone"  # the message was deleted (erased, withdrawn) while it was being sent
 
 
@@ -37,6 +40,8 @@ class Letter:
     subject: str
     text: str
     html: str | None
+    headers: tuple[tuple[str, str], ...] = ()
+    """Extra header fields, e.g. List-Unsubscribe (see OutgoingEmail.headers)."""
 
 
 def enqueue(
@@ -62,6 +67,7 @@ def enqueue(
         subject=letter.subject,
         body_text=letter.text,
         body_html=letter.html,
+        headers=dict(letter.headers) or None,
         status=QUEUED,
         attempts=0,
         next_attempt_at=now,
@@ -132,6 +138,7 @@ def claim(
                 text=row.body_text or "",
                 html=row.body_html,
                 reply_to=row.reply_to,
+                headers=tuple((row.headers or {}).items()),
             ),
         )
         for row in rows
@@ -173,7 +180,7 @@ def forget_content(message: OutboxMessage) -> None:
     """Remove what a message said and to whom; keep its Message-ID, state, times, attempts
     and the keyed hash of its recipient."""
     message.recipients = message.reply_to = message.subject = None
-    message.body_text = message.body_html = None
+    message.body_text = message.body_html = message.headers = None
 
 
 def record_outcome(
@@ -185,11 +192,13 @@ def record_outcome(
     error: DeliveryError | None,
     policy: RetryPolicy,
     rng: random.Random | None = None,
+    on_bounce: BounceHook | None = None,
 ) -> str:
     """Store what happened to one attempt; returns the message's new status.
 
     Only the lease holder may record: a worker whose lease expired and whose row was
-    claimed again leaves it to the newer claim.
+    claimed again leaves it to the newer claim. `on_bounce` runs in the same transaction
+    when the mail server refused the message for good (SMTP 5xx), before its content goes.
     """
     row = session.get(OutboxMessage, claimed.id, with_for_update=True, populate_existing=True)
     if row is None:
@@ -209,6 +218,8 @@ def record_outcome(
         # erasure removes it.
         row.status, row.last_error = FAILED, scrub(str(error))
         outcome = FAILED
+        if on_bounce is not None and error.permanent:
+            on_bounce(session, row)
     row.lease_expires_at, row.leased_by = None, None
     row.history = [
         *row.history,

@@ -26,7 +26,15 @@ from app.db import DATABASE_UNAVAILABLE, writing
 from app.jobs import DailyJob
 from app.outbox.email.senders import DeliveryError, OutgoingEmail, Sender
 from app.outbox.models import FAILED, SENT
-from app.outbox.queue import GONE, LOST_LEASE, Claimed, claim, record_outcome, renew_lease
+from app.outbox.queue import (
+    GONE,
+    LOST_LEASE,
+    BounceHook,
+    Claimed,
+    claim,
+    record_outcome,
+    renew_lease,
+)
 from app.outbox.retry import RetryPolicy
 
 log = logging.getLogger("trialfinder.worker")
@@ -60,6 +68,7 @@ class Worker:
         clock: Callable[[], dt.datetime] = utcnow,
         rng: random.Random | None = None,
         daily_jobs: Sequence[DailyJob] = (),
+        on_bounce: BounceHook | None = None,
     ) -> None:
         self.sessions = sessions
         self.sender = sender
@@ -69,6 +78,7 @@ class Worker:
         self.clock = clock
         self.rng = rng
         self.daily_jobs = daily_jobs
+        self.on_bounce = on_bounce
         self._jobs_checked_at: float | None = None
 
     def run_daily_jobs(self) -> dict[str, str]:
@@ -148,6 +158,7 @@ class Worker:
                         error=error,
                         policy=self.policy,
                         rng=self.rng,
+                        on_bounce=self.on_bounce,
                     )
             except OperationalError:
                 if attempt == RECORD_ATTEMPTS - 1:

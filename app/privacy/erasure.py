@@ -19,6 +19,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.addresses import address_key
+from app.alerts.models import Alert, AlertLink
 from app.config import Settings
 from app.contact.emails import DeletionNote
 from app.contact.models import ContactRequest
@@ -40,10 +41,12 @@ class Removed:
     messages: int = 0
     mail_files: int = 0
     notes_to_sites: int = 0
+    alerts: int = 0
 
     def __str__(self) -> str:
         return (
-            f"{self.requests} contact request(s), {self.messages} email(s) in the queue, "
+            f"{self.requests} contact request(s), {self.alerts} alert(s), "
+            f"{self.messages} email(s) in the queue, "
             f"{self.mail_files} mail file(s) removed; "
             f"{self.notes_to_sites} site(s) asked to delete the details"
         )
@@ -54,6 +57,7 @@ class Removed:
             "messages": self.messages,
             "mail_files": self.mail_files,
             "notes_to_sites": self.notes_to_sites,
+            "alerts": self.alerts,
         }
 
 
@@ -131,8 +135,8 @@ def forget_request(
 
 def erase_person(session: Session, email: str, *, settings: Settings, now: dt.datetime) -> Removed:
     """Everything about the person with this address: their requests (with their emails),
-    any other email sent to them, and their rate-limit row. The address itself is never
-    stored or logged."""
+    their alerts, any other email sent to them, and their rate-limit rows. The address
+    itself is never stored or logged."""
     key = address_key(email)
     removed = Removed()
     requests = session.scalars(
@@ -140,11 +144,17 @@ def erase_person(session: Session, email: str, *, settings: Settings, now: dt.da
     )
     for request in list(requests):
         forget_request(session, request, settings=settings, now=now, removed=removed)
+    # Their alerts, with the record of what each was sent and the manage links they asked for.
+    alerts = session.scalars(select(Alert).where(Alert.email_key == key).with_for_update())
+    for alert in list(alerts):
+        session.delete(alert)
+        removed.alerts += 1
+    session.execute(delete(AlertLink).where(AlertLink.email_key == key))
     others = session.scalars(
         select(OutboxMessage).where(OutboxMessage.recipient_key == key).with_for_update()
     )
     remove_messages(session, list(others), settings=settings, removed=removed)
-    # The per-address limit's row is keyed by the same hash: it goes too.
+    # The per-address limits' rows are keyed by the same hash: they go too.
     session.execute(delete(RateLimitRow).where(RateLimitRow.key == key))
     session.flush()
     log.info("erasure: %s", removed)

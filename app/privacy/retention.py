@@ -4,6 +4,9 @@
 than TRIALFINDER_RETENTION_DAYS with their emails and mail files, and add them to the
 anonymous counts (day, study, site, routing outcome) that stay for statistics. Emails
 not tied to a request go after the same time, spent rate-limit rows after a day.
+Alerts live until their patient unsubscribes, except: an alert never confirmed goes once
+its confirmation link has expired, a paused one (its mail bounced) after the retention
+period, and requested manage links when they expire.
 On SQLite the freed pages are overwritten (`secure_delete`) and the write-ahead log is
 emptied, so erased bytes do not linger in the files.
 """
@@ -12,9 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.alerts.models import PAUSED, PENDING, Alert, AlertLink, AlertRun
+from app.alerts.service import CONFIRM_FOR
 from app.config import Settings
 from app.contact.models import ContactCount, ContactRequest
 from app.db import empty_write_ahead_log, write_transaction
@@ -37,6 +42,21 @@ def _count(session: Session, request: ContactRequest) -> None:
     else:
         counted.requests += 1
     session.flush()
+
+
+def _purge_alerts(session: Session, *, cutoff: dt.datetime, now: dt.datetime) -> int:
+    """Alerts nobody confirmed in time, alerts paused since before the cutoff; expired links
+    and old run records (counts only). Returns how many alerts went."""
+    stale = or_(
+        and_(Alert.status == PENDING, Alert.confirm_sent_at < now - CONFIRM_FOR),
+        and_(Alert.status == PAUSED, Alert.paused_at < cutoff),
+    )
+    alerts = list(session.scalars(select(Alert).where(stale).with_for_update()))
+    for alert in alerts:
+        session.delete(alert)
+    session.execute(delete(AlertLink).where(AlertLink.expires_at < now))
+    session.execute(delete(AlertRun).where(AlertRun.finished_at < cutoff))
+    return len(alerts)
 
 
 def purge(sessions: sessionmaker[Session], *, settings: Settings, now: dt.datetime) -> Removed:
@@ -76,6 +96,7 @@ def purge(sessions: sessionmaker[Session], *, settings: Settings, now: dt.dateti
             .with_for_update()
         )
         remove_messages(session, list(loose), settings=settings, removed=removed)
+        removed.alerts += _purge_alerts(session, cutoff=cutoff, now=now)
         spent = now - SPENT_LIMITS_AFTER
         session.execute(delete(RateLimitRow).where(RateLimitRow.updated_at < spent))
     empty_write_ahead_log(sessions)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from app.alerts import consent as alert_consent
 from app.config import Settings
 from app.contact.consent import CONSENT_VERSION, wording
 from app.templating import render
@@ -18,6 +19,8 @@ def privacy(request: Request) -> Response:
     context = {
         "consent_wording": wording(CONSENT_VERSION),
         "consent_version": CONSENT_VERSION,
+        "alert_consent_wording": alert_consent.wording(alert_consent.CONSENT_VERSION),
+        "alert_consent_version": alert_consent.CONSENT_VERSION,
         "retention_days": settings.retention_days,
         "privacy_contact_email": settings.privacy_contact_email,
     }

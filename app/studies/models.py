@@ -30,6 +30,10 @@ from app.db import Base, UTCDateTime
 from app.studies import rules
 
 
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 class Study(Base):
     __tablename__ = "studies"
     __table_args__ = (
@@ -84,6 +88,10 @@ class Study(Base):
     admin_overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # When the study became visible to searches: first seen here, and when it entered its
+    # current overall status. Patient alerts find what is new from these (app/alerts).
+    first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    status_since: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
     sites: Mapped[list[Site]] = relationship(
         back_populates="study",
@@ -153,6 +161,9 @@ class Site(Base):
     # administrator. Not from the registry, so recording them does not take the site over:
     # imports still update its status and address and leave these alone.
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # When the site was first seen here, and when it entered its own status (see Study).
+    first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    status_since: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
     study: Mapped[Study] = relationship(back_populates="sites")
 

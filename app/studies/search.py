@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -394,6 +394,52 @@ def _study_filters(params: SearchParams) -> list[ColumnElement[bool]]:
     if params.sex in ("female", "male"):
         filters.append(Study.sex.in_([params.sex.upper(), "ALL"]))
     return filters
+
+
+def admits(
+    *,
+    age: int | None,
+    sex: str | None,
+    study_sex: str,
+    min_age_years: float | None,
+    max_age_years: float | None,
+) -> bool:
+    """`_study_filters`' age and sex rule in Python, for alerts that check many studies
+    against many searches at once; a test holds the two to the same answers."""
+    if age is not None:
+        if min_age_years is not None and not min_age_years < age + 1:
+            return False
+        if max_age_years is not None and not max_age_years >= age:
+            return False
+    return sex not in ("female", "male") or study_sex in (sex.upper(), "ALL")
+
+
+def studies_matching(session: Session, condition: str, among: Collection[int]) -> set[int]:
+    """Which of the studies `among` the site's search finds for `condition`.
+
+    Patient alerts ask this once per distinct condition, about the studies new since their
+    last digest, instead of searching the whole registry once per alert.
+    """
+    query = condition_query(session, condition)
+    if query is None or not among:
+        return set()
+    ids = list(among)
+    if session.get_bind().dialect.name == "sqlite":
+        found: set[int] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = session.execute(
+                text(
+                    "SELECT rowid FROM study_fts WHERE study_fts MATCH :match "
+                    "AND rowid IN (SELECT value FROM json_each(:ids))"
+                ),
+                {"match": query.text.fts5, "ids": json.dumps(chunk)},
+            )
+            found.update(int(r[0]) for r in rows)
+        return found
+    tsquery = func.to_tsquery(literal_column("'trialfinder'::regconfig"), query.text.tsquery)
+    vector: ColumnElement[Any] = literal_column("studies.search_vector")
+    return set(session.scalars(select(Study.id).where(Study.id.in_(ids), vector.op("@@")(tsquery))))
 
 
 @dataclass(frozen=True)

@@ -136,6 +136,9 @@ def results(request: Request, session: DbSession) -> Response:
         # An old link, or results that have shrunk since: show the last page there is.
         return RedirectResponse(_with_page(request, result.pages), status_code=303)
     context.update(result=result, origin=origin, place_query=_place_query(params, origin))
+    # "Email me new studies like these": the alert sign-up, filled in with this search.
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("page", "page_size")]
+    context["alert_query"] = urlencode([*kept, ("from", "results")])
     context["statuses"] = params.status
     if result.total == 0 and NOT_YET_RECRUITING not in params.status:
         # Would studies that open soon give results? Then the empty state says so.

@@ -7,6 +7,7 @@ import dataclasses
 
 import pytest
 
+import app.alerts.emails
 import app.contact.emails  # noqa: F401  (registers the contact emails' contexts)
 from app.contact.emails import ContactEmail, PatientCopy, SiteEmail
 from app.contact.routing import Routing

@@ -124,7 +124,9 @@ def test_every_page_renders_through_the_application(
             f"/studies/{nct}/summary",
             f"/studies/{closed}/contact",
             f"/studies/{two_sites}/contact",  # no place given: "Where are you?"
-            "/notifications",
+            "/alerts?condition=asthma",
+            "/alerts/manage",
+            "/alerts/confirm/" + "x" * 43,  # unknown: the link problem page
             "/learn",
             "/privacy",
             "/no-such-page",
@@ -154,6 +156,7 @@ def test_every_page_renders_through_the_application(
         link = re.search(r"/requests/[A-Za-z0-9_-]{43}", copy.body_text or "")
         assert link
         visit("GET", link.group(0))
+        _alert_pages(visit, session)
         visit("GET", "/requests/withdrawn")
         visit("GET", "/requests/no-such-token")
         opened = visit("GET", f"/admin/requests/{request_id}")
@@ -166,3 +169,36 @@ def test_every_page_renders_through_the_application(
         )
     # Emails are rendered from their typed samples (tests/unit/test_email_templates.py).
     assert {page for page in PAGES if not page.startswith("email/")} - rendered == set()
+
+
+def _alert_pages(visit: Any, session: Any) -> None:
+    """Sign up, confirm, manage and unsubscribe, rendering every alert page on the way."""
+    import re
+
+    from app.outbox.models import OutboxMessage
+
+    def token_of(page: Any) -> str:
+        found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert found
+        return found.group(1)
+
+    form = visit("GET", "/alerts?condition=asthma")
+    data = {"email": "ana@example.com", "condition": "asthma", "consent": "yes"}
+    visit("POST", "/alerts", data={**data, "consent": ""})  # 422: the form again
+    checked = visit("POST", "/alerts", data={**data, "csrf_token": token_of(form)})
+    assert "Check your email" in checked.text
+    mail = session.query(OutboxMessage).filter_by(kind="alert_confirm").one()
+    confirm = re.search(r"/alerts/confirm/[A-Za-z0-9_-]{43}", mail.body_text or "")
+    assert confirm
+    page = visit("GET", confirm.group(0))
+    done = visit("POST", confirm.group(0), data={"csrf_token": token_of(page)})
+    manage = re.search(r"/alerts/manage/[A-Za-z0-9_-]{43}", done.text)
+    assert manage
+    listing = visit("GET", manage.group(0))
+    visit(
+        "POST", "/alerts/manage", data={"email": "ana@example.com", "csrf_token": token_of(listing)}
+    )
+    unsubscribe = re.search(r"/alerts/unsubscribe/[A-Za-z0-9_-]{43}", mail.body_text or "")
+    assert unsubscribe
+    visit("GET", unsubscribe.group(0))
+    visit("POST", unsubscribe.group(0), data={"List-Unsubscribe": "One-Click"})

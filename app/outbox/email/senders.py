@@ -37,6 +37,8 @@ log = logging.getLogger("trialfinder.outbox.email")
 _LINE_BREAKS = frozenset("\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029\x00")
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _UNSAFE_FILENAME_CHARS = re.compile(r"[^A-Za-z0-9._@+=-]")
+EXTRA_HEADERS = frozenset({"List-Unsubscribe", "List-Unsubscribe-Post"})
+"""The header fields a queued message may add to those every message has."""
 
 
 def _check_header(name: str, value: str) -> None:
@@ -63,6 +65,8 @@ class OutgoingEmail:
     text: str
     html: str | None = None
     reply_to: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    """Extra header fields, each once: only those in EXTRA_HEADERS (RFC 8058's pair)."""
 
     def validate(self) -> None:
         """Raise ValueError if this email cannot be sent safely (e.g. header injection)."""
@@ -80,6 +84,11 @@ class OutgoingEmail:
         _check_header("subject", self.subject)
         if self.reply_to is not None:
             _check_header("reply_to", self.reply_to)
+        names = [name for name, _ in self.headers]
+        if len(set(names)) != len(names) or not set(names) <= EXTRA_HEADERS:
+            raise ValueError(f"extra headers may be {sorted(EXTRA_HEADERS)}, each once")
+        for name, value in self.headers:
+            _check_header(name, value)
 
     def to_message(self) -> EmailMessage:
         """The MIME message: UTF-8, plain text with an optional HTML alternative."""
@@ -94,6 +103,8 @@ class OutgoingEmail:
         )
         message["Date"] = formatdate(localtime=False, usegmt=True)
         message["Message-ID"] = self.message_id
+        for name, value in self.headers:
+            message[name] = value
         # Quoted-printable keeps non-ASCII bodies 7-bit clean for any SMTP server.
         message.set_content(self.text, charset="utf-8", cte=_body_cte(self.text))
         if self.html is not None:

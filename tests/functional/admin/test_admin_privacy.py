@@ -207,7 +207,13 @@ def test_erasing_a_person_removes_all_their_requests_and_no_one_elses(
 
     (event,) = audit_events(session, "privacy.erase")
     assert event.details == {
-        "removed": {"requests": 2, "messages": 4, "mail_files": 2, "notes_to_sites": 1}
+        "removed": {
+            "requests": 2,
+            "messages": 4,
+            "mail_files": 2,
+            "notes_to_sites": 1,
+            "alerts": 0,
+        }
     }
     recorded = f"{event.target} {event.details}"
     assert MARISOL.email not in recorded
