@@ -14,12 +14,14 @@ from pydantic import ValidationError
 from app.alerts.consent import PAGES
 from app.alerts.searches import AlertSearch
 from app.contact.forms import (
+    CONSENT_VALUES,
     CONTROL_MESSAGE,
     HONEYPOT,
     HONEYPOT_MESSAGE,
     MAX_FIELD,
     Problem,
     clean_email,
+    has_control,
 )
 from app.geo.places import PlaceError
 from app.studies.search import PlaceProblem, SearchParams, resolve_origin
@@ -29,7 +31,6 @@ FIELDS = ("email", "condition", "age", "sex", "location", "lat", "lon", "radius_
 """The form's text fields, in page order; `status` may come several times."""
 CONDITION_MESSAGE = 'Enter a condition or disease, for example "asthma".'
 CONSENT_MESSAGE = "Please confirm that we may email you about new studies."
-CONSENT_VALUES = frozenset({"yes", "on", "true", "1"})
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,9 @@ class AlertForm:
     signup: AlertSignup | None
 
 
-def _has_control(value: str) -> bool:
-    return any(ch < " " or "\x7f" <= ch <= "\x9f" or ch in "\u2028\u2029" for ch in value)
+def _text(data: Mapping[str, str], field: str) -> str:
+    value = data.get(field)
+    return value if isinstance(value, str) else ""  # a file where text belongs: absent
 
 
 def validate_alert_form(
@@ -58,11 +60,11 @@ def validate_alert_form(
     check_deliverability: bool = False,
 ) -> AlertForm:
     """Check the posted sign-up (`statuses`: every `status` value sent) into an AlertSignup."""
-    raw = {field: data.get(field) if isinstance(data.get(field), str) else "" for field in FIELDS}
-    values = {field: (value or "").strip()[:MAX_FIELD] for field, value in raw.items()}
+    raw = {field: _text(data, field) for field in FIELDS}
+    values = {field: value.strip()[:MAX_FIELD] for field, value in raw.items()}
     errors: dict[str, str] = {}
     for field, value in raw.items():
-        if len(value or "") > MAX_FIELD or _has_control(value or ""):
+        if len(value) > MAX_FIELD or has_control(value):
             errors[field] = CONTROL_MESSAGE
     email: str | None = None
     if "email" not in errors:
@@ -80,7 +82,7 @@ def validate_alert_form(
         params = SearchParams.model_validate({**search_fields, "status": statuses or None})
     except ValidationError as exc:
         for field, message in form_errors(exc).items():
-            errors.setdefault(field if field in FIELDS else "condition", message)
+            errors.setdefault(field if field in FIELDS else "form", message)
     else:
         try:
             origin = resolve_origin(params)
@@ -92,11 +94,11 @@ def validate_alert_form(
                 search = AlertSearch.of(params, origin)
     if values["consent"].lower() not in CONSENT_VALUES and "consent" not in errors:
         errors["consent"] = CONSENT_MESSAGE
-    if (data.get(HONEYPOT) or "").strip() if isinstance(data.get(HONEYPOT), str) else False:
+    if _text(data, HONEYPOT).strip():
         errors["form"] = HONEYPOT_MESSAGE
     errors = {key: errors[key] for key in ("form", *FIELDS) if key in errors}
-    page = data.get("from") if data.get("from") in PAGES else "alerts"
+    page = _text(data, "from")
     signup = None
     if not errors and email is not None and search is not None:
-        signup = AlertSignup(email=email, search=search, page=str(page))
+        signup = AlertSignup(email=email, search=search, page=page if page in PAGES else "alerts")
     return AlertForm(values=values, statuses=statuses, errors=errors, signup=signup)

@@ -255,7 +255,7 @@ def _manage_page(
             "summary": AlertSearch.from_dict(a.search).summary(),
             "search_query": AlertSearch.from_dict(a.search).query(),
             "status": a.status,
-            "created_at": a.created_at,
+            "confirmed_at": a.confirmed_at,
         }
         for a in alerts
     ]

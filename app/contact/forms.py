@@ -193,7 +193,7 @@ def validate_contact_form(
     for field in FIELDS:
         if len(raw[field]) > MAX_FIELD:
             errors[field] = _too_long_message(field)
-        elif _has_control(raw[field], allow_joiners=field in _LABELS):
+        elif has_control(raw[field], allow_joiners=field in _LABELS):
             errors[field] = CONTROL_MESSAGE
 
     def check(field: str, clean: Callable[[str], _T | Problem]) -> _T | None:
@@ -266,7 +266,7 @@ def _too_long_message(field: str) -> str:
 _WEB_ADDRESS = re.compile(r"[^\W\d_]{2,}\.[^\W\d_]{2,}|www\.", re.IGNORECASE)
 
 
-def _has_control(value: str, *, allow_joiners: bool) -> bool:
+def has_control(value: str, *, allow_joiners: bool = False) -> bool:
     """True when `value` holds a control, format, surrogate, private-use or unassigned
     character (Unicode category C*) or a line or paragraph separator (Zl, Zp)."""
     for char in value:

@@ -45,9 +45,8 @@ class Removed:
 
     def __str__(self) -> str:
         return (
-            f"{self.requests} contact request(s), {self.alerts} alert(s), "
-            f"{self.messages} email(s) in the queue, "
-            f"{self.mail_files} mail file(s) removed; "
+            f"{self.requests} contact request(s), {self.messages} email(s) in the queue, "
+            f"{self.mail_files} mail file(s), {self.alerts} alert(s) removed; "
             f"{self.notes_to_sites} site(s) asked to delete the details"
         )
 

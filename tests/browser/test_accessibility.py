@@ -38,7 +38,11 @@ PAGES = {
     "learn": "/learn",
     "privacy": "/privacy",
     "not-found": "/studies/NCT00000000",
-    "notifications": "/notifications",
+    "alerts": "/alerts?condition=asthma&location=Chicago%2C%20IL&from=results",
+    "alerts-errors": "/alerts?condition=asthma&age=abc",
+    "alerts-check-email": "/alerts/check-email",
+    "alerts-manage": "/alerts/manage",
+    "alerts-bad-link": "/alerts/manage/" + "x" * 43,
 }
 
 

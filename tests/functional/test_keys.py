@@ -192,6 +192,11 @@ def test_every_encrypted_column_is_found_for_rotation() -> None:
         "outbox_messages.subject",
         "outbox_messages.body_text",
         "outbox_messages.body_html",
+        "outbox_messages.headers",
+        "alerts.email",
+        "alerts.search",
+        "alerts.unsubscribe_token",
+        "alerts.manage_token",
     } == found
 
 
