@@ -27,7 +27,13 @@ SECURITY_HEADERS = {
 DOCS_PATHS = ("/docs", "/redoc", "/openapi.json")
 HSTS = "max-age=31536000; includeSubDomains"
 # Pages that show a patient's personal data: the admin area and the patient's own request.
-PRIVATE_PATHS = ("/admin", "/requests/")
+PRIVATE_PATHS = (
+    "/admin",
+    "/requests/",
+    "/alerts/confirm/",
+    "/alerts/unsubscribe/",
+    "/alerts/manage",
+)
 
 
 def _add(headers: MutableHeaders, path: str, *, production: bool) -> None:

@@ -3,7 +3,8 @@
 Contact requests and emails are named by id only in our own messages. The one outside
 source is the web server's access log, whose lines carry the client's address, the
 query string (a patient's place or condition) and paths that hold a secret token (a
-patient's "see or withdraw my request" link): all three are removed here.
+patient's "see or withdraw my request" link, an alert's confirm, unsubscribe and manage
+links): all three are removed here.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 from urllib.parse import urlsplit
 
 # Paths whose next segment is a secret token that opens personal data.
-_TOKEN_PATHS = re.compile(r"^(/requests/)[^/]+")
+_TOKEN_PATHS = re.compile(r"^(/requests/|/alerts/(?:confirm|unsubscribe|manage)/)[^/]+")
 
 
 class AccessLogPrivacy(logging.Filter):

@@ -210,5 +210,9 @@ def test_links_keep_working_after_the_secret_key_changes(
     with TestClient(app) as other:
         listing = other.get(f"/alerts/manage/{manage}")
         assert listing.status_code == 200
+        # A page opened by a secret link: not cached, not indexed, no referrer to follow it.
+        assert listing.headers["Cache-Control"] == "no-store"
+        assert listing.headers["X-Robots-Tag"] == "noindex, nofollow"
+        assert listing.headers["Referrer-Policy"] == "no-referrer"
         assert "Asthma" in listing.text
         assert other.get(f"/alerts/unsubscribe/{unsubscribe}").status_code == 200

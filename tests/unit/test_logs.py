@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from app.config import Settings
 from app.logs import AccessLogPrivacy
 
@@ -47,3 +49,19 @@ def test_access_log_lines_lose_the_token_of_a_patients_link() -> None:
     )
     assert AccessLogPrivacy().filter(record)
     assert record.getMessage() == '- - "POST /requests/[token]/withdraw HTTP/1.1" 303'
+
+
+@pytest.mark.parametrize("kind", ["confirm", "unsubscribe", "manage"])
+def test_access_log_lines_lose_the_token_of_an_alert_link(kind: str) -> None:
+    token = "Zyx_-" + "y" * 38
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("203.0.113.7:5123", "POST", f"/alerts/{kind}/{token}?x=1", "1.1", 200),
+        None,
+    )
+    assert AccessLogPrivacy().filter(record)
+    assert record.getMessage() == f'- - "POST /alerts/{kind}/[token] HTTP/1.1" 200'
