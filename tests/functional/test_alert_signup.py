@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -398,3 +401,36 @@ def test_alert_forms_never_answer_500_to_odd_input(client: TestClient, path: str
         data["csrf_token"] = token
         response = client.post(path, data=data)
         assert response.status_code in (200, 303, 422), (value, response.status_code)
+
+
+ALERT_FIELDS = [
+    "email", "condition", "age", "sex", "location", "lat", "lon", "radius_km", "consent",
+    "status", "from", "leave_empty",
+]  # fmt: skip
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(form=st.dictionaries(st.sampled_from(ALERT_FIELDS), st.text(max_size=80), max_size=10))
+def test_fuzzed_sign_ups_never_cause_a_server_error(
+    client: TestClient, form: dict[str, str]
+) -> None:
+    page = client.get("/alerts")
+    response = client.post(
+        "/alerts", data={**form, "csrf_token": csrf_token(page.text)}, follow_redirects=False
+    )
+    assert response.status_code in (303, 422, 429), response.text[:300]
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(segment=st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=120))
+def test_fuzzed_alert_links_are_404_never_500(client: TestClient, segment: str) -> None:
+    for kind in ("confirm", "unsubscribe", "manage"):
+        path = f"/alerts/{kind}/{quote(segment, safe='')}"
+        got = client.get(path)
+        assert got.status_code == 404, (kind, segment, got.status_code)
+        posted = client.post(path, data={"List-Unsubscribe": "One-Click"})
+        assert posted.status_code in (403, 404), (kind, segment, posted.status_code)
