@@ -92,17 +92,21 @@ def alerts_form(request: Request) -> Response:
 
 
 async def _form(request: Request) -> tuple[dict[str, str], list[str]]:
+    """The posted text fields, and every `status` sent (read here, so routes run in threads)."""
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     statuses = [v for v in form.getlist("status") if isinstance(v, str)]
     return fields, statuses
 
 
+Posted = Annotated[tuple[dict[str, str], list[str]], Depends(_form)]
+
+
 @router.post("/alerts", response_class=HTMLResponse)
 @csrf.shows_form_again
 def submit_alert(
     request: Request,
-    posted: Annotated[tuple[dict[str, str], list[str]], Depends(_form)],
+    posted: Posted,
     session: DbSession,
 ) -> Response:
     data, statuses = posted
@@ -142,9 +146,11 @@ def _link_problem(request: Request, problem: LinkProblem, what: str) -> Response
     return _no_store(render(request, "alerts/link_problem.html", context, status_code=status))
 
 
-def _with_csrf(request: Request, name: str, context: dict[str, object]) -> Response:
+def _with_csrf(
+    request: Request, name: str, context: dict[str, object], status_code: int = 200
+) -> Response:
     token, nonce = csrf.issue_token(request)
-    response = render(request, name, {**context, "csrf_token": token})
+    response = render(request, name, {**context, "csrf_token": token}, status_code)
     csrf.set_cookie(request, response, nonce)
     return _no_store(response)
 
@@ -207,7 +213,7 @@ def alerts_manage_request(request: Request) -> Response:
 @csrf.shows_form_again
 def alerts_manage_send(
     request: Request,
-    posted: Annotated[tuple[dict[str, str], list[str]], Depends(_form)],
+    posted: Posted,
     session: DbSession,
 ) -> Response:
     data, _ = posted
@@ -223,12 +229,7 @@ def alerts_manage_send(
     if errors or isinstance(cleaned, Problem):
         code = 403 if csrf.failed(request) else 422
         context = {"errors": errors, "email": typed}
-        token, nonce = csrf.issue_token(request)
-        response = render(
-            request, "alerts/manage_request.html", {**context, "csrf_token": token}, code
-        )
-        csrf.set_cookie(request, response, nonce)
-        return _no_store(response)
+        return _with_csrf(request, "alerts/manage_request.html", context, code)
     try:
         with write_transaction(session):
             request_manage_link(session, cleaned, settings=request.app.state.settings, now=_now())
@@ -268,7 +269,7 @@ def _manage_page(
 def alerts_manage_delete(
     request: Request,
     token: str,
-    posted: Annotated[tuple[dict[str, str], list[str]], Depends(_form)],
+    posted: Posted,
     session: DbSession,
 ) -> Response:
     data, _ = posted
