@@ -39,6 +39,7 @@ from app.alerts.models import ACTIVE, Alert, AlertRun, AlertStudy
 from app.alerts.searches import AlertSearch
 from app.alerts.service import letter, url
 from app.config import Settings
+from app.contact.service import site_label
 from app.db import write_transaction
 from app.geo.distance import haversine_km
 from app.outbox.queue import Letter, enqueue
@@ -110,11 +111,6 @@ class _Subscriber:
     cursor: dt.datetime
 
 
-def _site_label(site: Site) -> str:
-    place = ", ".join(p for p in (site.city, site.state, site.country) if p)
-    return ", ".join(p for p in (site.facility, place) if p) or "A study site"
-
-
 def candidate_studies(session: Session, since: dt.datetime, until: dt.datetime) -> list[_Study]:
     """Studies open to alerts with anything that makes them visible in (since, until]."""
 
@@ -156,7 +152,7 @@ def candidate_studies(session: Session, since: dt.datetime, until: dt.datetime) 
             by_study[site.study_id].append(
                 _Site(
                     site.id,
-                    _site_label(site),
+                    site_label(site),
                     site.lat,
                     site.lon,
                     status,
