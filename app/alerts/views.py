@@ -228,7 +228,7 @@ def alerts_manage_send(
         errors["form"] = "We have not sent anything: a hidden box of this form was filled in."
     if errors or isinstance(cleaned, Problem):
         code = 403 if csrf.failed(request) else 422
-        context = {"errors": errors, "email": typed}
+        context: dict[str, object] = {"errors": errors, "email": typed}
         return _with_csrf(request, "alerts/manage_request.html", context, code)
     try:
         with write_transaction(session):
