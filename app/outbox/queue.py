@@ -24,9 +24,10 @@ from app.outbox.models import FAILED, QUEUED, RESOLVED, SENDING, SENT, OutboxMes
 from app.outbox.retry import RetryPolicy
 
 LOST_LEASE = "lost-lease"
-BounceHook = Callable[[Session, OutboxMessage], None]
-"""Told of a message refused for good, e.g. to pause the alert whose mail bounced."""
 GONE = "gone"  # the message was deleted (erased, withdrawn) while it was being sent
+BounceHook = Callable[[Session, OutboxMessage], None]
+"""Told of a message the mail server refused for good (SMTP 5xx), e.g. to pause the alert
+whose mail bounced."""
 
 
 @dataclass(frozen=True)
@@ -218,8 +219,8 @@ def record_outcome(
         # erasure removes it.
         row.status, row.last_error = FAILED, scrub(str(error))
         outcome = FAILED
-        if on_bounce is not None and error.permanent:
-            on_bounce(session, row)
+        if on_bounce is not None and error.permanent and (error.smtp_code or 0) >= 500:
+            on_bounce(session, row)  # the mail server said no (5xx), not our own fault
     row.lease_expires_at, row.leased_by = None, None
     row.history = [
         *row.history,

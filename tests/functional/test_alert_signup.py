@@ -434,3 +434,21 @@ def test_fuzzed_alert_links_are_404_never_500(client: TestClient, segment: str) 
         assert got.status_code == 404, (kind, segment, got.status_code)
         posted = client.post(path, data={"List-Unsubscribe": "One-Click"})
         assert posted.status_code in (403, 404), (kind, segment, posted.status_code)
+
+
+def test_a_failure_of_our_own_pauses_nothing(
+    client: TestClient, session: Session, db_sessionmaker: sessionmaker[Session], settings: Settings
+) -> None:
+    """Only the mail server's refusal (5xx) pauses alerts: a message we could not even
+    compose (no SMTP code) is failed for an administrator, and the alert stays."""
+    from app.outbox.email.senders import DeliveryError, OutgoingEmail
+
+    class Broken(MemorySender):
+        def send(self, email: OutgoingEmail) -> None:
+            raise DeliveryError("unexpected error: ValueError", transient=False)
+
+    assert sign_up(client).status_code == 303
+    Worker(db_sessionmaker, Broken(), settings, on_bounce=pause_after_bounce).run_once()
+    session.expire_all()
+    assert queued(session, "alert_confirm")[0].status == "failed"
+    assert session.scalars(select(Alert)).one().status == PENDING
