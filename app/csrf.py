@@ -29,6 +29,11 @@ FIELD = "csrf_token"
 MAX_AGE_SECONDS = 2 * 24 * 3600  # a form left open overnight still works
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 FAILED_MESSAGE = "The form expired; please go back and try again."
+FORM_AGAIN_MESSAGE = (
+    "For your security, this form needs to be sent again. Your answers are kept: "
+    "please check them and press the button once more."
+)
+"""What a `shows_form_again` route says above the form it shows again."""
 
 EXEMPT: Final = MappingProxyType[str, str](
     {

@@ -297,11 +297,13 @@ def _digest_letter(
     alert: Alert, found: Sequence[Found], *, settings: Settings, run_id: int
 ) -> Letter:
     search = AlertSearch.from_dict(alert.search)
+    # The place goes to each study page, so that its sites show nearest first.
+    place = f"?{urlencode(search.place_items())}" if search.origin else ""
     studies = [
         DigestStudy(
             nct_id=f.study.nct_id,
             title=f.study.title,
-            url=url(settings, f"/studies/{f.study.nct_id}{_place_query(search)}"),
+            url=url(settings, f"/studies/{f.study.nct_id}{place}"),
             status=STATUS_LABELS.get(f.study.status, f.study.status),
             site=f.site.label if f.site else None,
             distance_km=f.distance_km,
@@ -325,15 +327,6 @@ def _digest_letter(
         tag=f"{alert.public_id}.digest.{run_id}",
         unsubscribe_url=context.unsubscribe_url,
     )
-
-
-def _place_query(search: AlertSearch) -> str:
-    """The alert's place, carried to the study page so its sites show nearest first."""
-    if search.origin is None:
-        return ""
-    if search.place and search.place != "your location":
-        return "?" + urlencode({"location": search.place})
-    return "?" + urlencode({"lat": f"{search.lat:.5f}", "lon": f"{search.lon:.5f}"})
 
 
 def send_alerts(

@@ -63,18 +63,13 @@ class AlertSearch:
             return None
         return Place(label=self.place or "your location", lat=self.lat, lon=self.lon)
 
-    def params(self, *, page_size: int = 20) -> SearchParams:
-        """The site's search parameters for this alert (its results page shows the same)."""
-        return SearchParams(
-            condition=self.condition,
-            age=self.age,
-            sex=self.sex,
-            lat=self.lat,
-            lon=self.lon,
-            radius_km=self.radius_km,
-            status=list(self.statuses),
-            page_size=page_size,
-        )
+    def place_items(self) -> list[tuple[str, str]]:
+        """The place as the site's pages carry it: the words typed, else the point."""
+        if self.lat is None or self.lon is None:
+            return []
+        if self.place and self.place != "your location":
+            return [("location", self.place)]
+        return [("lat", f"{self.lat:.5f}"), ("lon", f"{self.lon:.5f}")]
 
     def query(self) -> str:
         """The query string of the results page and of a prefilled sign-up form."""
@@ -84,11 +79,7 @@ class AlertSearch:
         if self.sex:
             items.append(("sex", self.sex))
         if self.lat is not None and self.lon is not None:
-            if self.place and self.place != "your location":
-                items.append(("location", self.place))
-            else:
-                items += [("lat", f"{self.lat:.5f}"), ("lon", f"{self.lon:.5f}")]
-            items.append(("radius_km", f"{self.radius_km:g}"))
+            items += [*self.place_items(), ("radius_km", f"{self.radius_km:g}")]
         items += [("status", status) for status in self.statuses]
         return urlencode(items)
 

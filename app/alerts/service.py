@@ -163,13 +163,10 @@ def _by(
     session: Session,
     column: InstrumentedAttribute[str | None] | InstrumentedAttribute[str],
     token: str,
-    *,
-    lock: bool = False,
 ) -> Alert | None:
     if not TOKEN.fullmatch(token):
         return None
-    query = select(Alert).where(column == token_key(token))
-    return session.scalar(query.with_for_update() if lock else query)
+    return session.scalar(select(Alert).where(column == token_key(token)))
 
 
 def alert_to_confirm(session: Session, token: str, *, now: dt.datetime) -> Alert:

@@ -36,10 +36,6 @@ from app.templating import render
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("trialfinder.alerts")
-CSRF_MESSAGE = (
-    "For your security, this form needs to be sent again. Your answers are kept: "
-    "please check them and press the button once more."
-)
 UNAVAILABLE_MESSAGE = (
     "We could not save your alert just now: our database did not answer. Nothing was "
     "saved. Please press the button again in a minute."
@@ -118,7 +114,9 @@ def submit_alert(
     )
     values = {**result.values, "from": data.get("from", "")}
     if csrf.failed(request):
-        return _form_page(request, values, statuses, {"form": CSRF_MESSAGE, **result.errors}, 403)
+        return _form_page(
+            request, values, statuses, {"form": csrf.FORM_AGAIN_MESSAGE, **result.errors}, 403
+        )
     if result.signup is None:
         return _form_page(request, values, statuses, result.errors, 422)
     try:
@@ -221,7 +219,7 @@ def alerts_manage_send(
     errors: dict[str, str] = {}
     cleaned = clean_email(typed, False)
     if csrf.failed(request):
-        errors["form"] = CSRF_MESSAGE
+        errors["form"] = csrf.FORM_AGAIN_MESSAGE
     if isinstance(cleaned, Problem):
         errors["email"] = cleaned.message
     if (data.get(HONEYPOT) or "").strip():

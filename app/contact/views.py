@@ -45,10 +45,6 @@ router = APIRouter(include_in_schema=False)  # pages, not API: kept out of /docs
 log = logging.getLogger("trialfinder.contact")
 NEAREST_SHOWN = 10
 STUDY_TEAM_OPTION = 0  # the `site` value that means "the study team" (no sites listed)
-CSRF_MESSAGE = (
-    "For your security, this form needs to be sent again. Your answers are kept: "
-    "please check them and press the button once more."
-)
 UNAVAILABLE_MESSAGE = (
     "We could not send your request just now: our database did not answer. Nothing was "
     "sent. Your answers are kept: please press the button again in a minute."
@@ -278,7 +274,7 @@ def submit_contact(
         )
 
     if csrf.failed(request):
-        return form_again({"form": CSRF_MESSAGE, **result.errors}, 403)
+        return form_again({"form": csrf.FORM_AGAIN_MESSAGE, **result.errors}, 403)
     if result.submission is None:
         return form_again(result.errors, 422)
     settings, now = request.app.state.settings, dt.datetime.now(dt.UTC)

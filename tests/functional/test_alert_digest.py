@@ -152,6 +152,7 @@ def test_a_new_site_within_the_radius_makes_a_listed_study_new(
     text = digests(session)[0].body_text or ""
     assert "Lakeside Chest Clinic, Evanston" in text
     assert "km away" in text
+    assert "?location=Chicago" in text  # the study page lists its sites nearest first
 
 
 def test_a_site_that_opens_near_the_patient_counts_and_a_closed_one_does_not(
@@ -245,3 +246,17 @@ def test_an_alert_unsubscribed_while_the_digest_runs_gets_nothing(
     assert (report.digests, report.skipped) == (0, 1)
     with sessions() as session:
         assert digests(session) == []
+
+
+def test_administrators_counts_follow_the_digests(
+    session: Session, db_sessionmaker: sessionmaker[Session], settings: Settings
+) -> None:
+    from app.alerts.service import counts
+
+    alert(session, settings)
+    alert(session, settings, email="two@example.net", condition="eczema")
+    load_at(session, hours(1), f.study())
+    assert run(db_sessionmaker, settings, hours(2)) == 1
+    now = counts(session, now=hours(3))
+    assert (now.alerts, now.confirmed, now.paused, now.sent_this_week) == (2, 2, 0, 1)
+    assert counts(session, now=hours(2) + dt.timedelta(days=8)).sent_this_week == 0

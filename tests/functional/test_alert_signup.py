@@ -452,3 +452,12 @@ def test_a_failure_of_our_own_pauses_nothing(
     session.expire_all()
     assert queued(session, "alert_confirm")[0].status == "failed"
     assert session.scalars(select(Alert)).one().status == PENDING
+
+
+def test_the_privacy_page_covers_alerts(client: TestClient) -> None:
+    from app.alerts.consent import wording
+
+    page = client.get("/privacy").text
+    assert "Alerts about new studies" in page
+    assert wording(CONSENT_VERSION) in page
+    assert "An alert you never confirm is deleted 7 days after you sign up" in page
