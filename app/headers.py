@@ -33,6 +33,7 @@ PRIVATE_PATHS = (
     "/alerts/confirm/",
     "/alerts/unsubscribe/",
     "/alerts/manage",
+    "/shared/",
 )
 
 

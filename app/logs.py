@@ -14,7 +14,9 @@ import re
 from urllib.parse import urlsplit
 
 # Paths whose next segment is a secret token that opens personal data.
-_TOKEN_PATHS = re.compile(r"^(/requests/|/alerts/(?:confirm|unsubscribe|manage)/)[^/]+")
+_TOKEN_PATHS = re.compile(r"^(/requests/|/alerts/(?:confirm|unsubscribe|manage)/|/shared/)[^/]+")
+# A share's page after sharing carries the revoke secret too.
+_SHARE_SECRET = re.compile(r"^(/shared/\[token\]/manage/)[^/]+")
 
 
 class AccessLogPrivacy(logging.Filter):
@@ -26,6 +28,7 @@ class AccessLogPrivacy(logging.Filter):
         if isinstance(args, tuple) and len(args) == 5:
             _client, method, path, version, status = args
             plain = _TOKEN_PATHS.sub(r"\1[token]", urlsplit(str(path)).path)
+            plain = _SHARE_SECRET.sub(r"\1[secret]", plain)
             record.args = ("-", method, plain, version, status)
         return True
 

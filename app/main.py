@@ -26,6 +26,7 @@ from app.db import DATABASE_UNAVAILABLE, session_factory
 from app.geo import places
 from app.keycheck import check_keys
 from app.logs import configure_logging
+from app.notes import views as notes_views
 from app.privacy import requests as privacy_requests
 from app.privacy import views as privacy_views
 from app.resources import STATIC_DIR
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(studies_api.router)
     app.include_router(contact_views.router)
     app.include_router(alert_views.router)
+    app.include_router(notes_views.router)
     app.include_router(privacy_requests.router)
     app.include_router(privacy_views.router)
     app.include_router(admin_views.router)

@@ -5,6 +5,7 @@ from app.alerts.models import Alert, AlertLink, AlertRun, AlertStudy
 from app.contact.models import ContactCount, ContactRequest
 from app.jobs import DailyJobRun
 from app.keycheck import KeyCheck
+from app.notes.models import Share
 from app.outbox.models import OutboxMessage
 from app.ratelimit import RateLimitRow
 from app.studies.models import SearchTerm, Site, Study
@@ -25,6 +26,7 @@ __all__ = [
     "OutboxMessage",
     "RateLimitRow",
     "SearchTerm",
+    "Share",
     "Site",
     "Study",
 ]

@@ -170,6 +170,7 @@ def committed_sessionmaker(engine: Engine) -> Iterator[sessionmaker[Session]]:
             "alerts",
             "alert_links",
             "alert_runs",
+            "shares",
             "outbox_messages",
             "contact_requests",
             "contact_counts",

@@ -13,6 +13,7 @@ from typing import Any, Self
 
 from app.contact.routing import Routing, greeting_name
 from app.outbox.email.rendering import EmailContext
+from app.studies.checklist import Answered
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,9 @@ class ContactEmail(EmailContext):
     retention_days: int
     # The patient's "see or withdraw my request" link: in their copy only.
     access_url: str | None = None
+    # The patient's checklist answers, when they chose to send them (the site's email
+    # shows them; the patient's copy only says they went along).
+    answers: tuple[Answered, ...] = ()
 
     @classmethod
     def sample(cls) -> Self:
@@ -109,6 +113,10 @@ class ContactEmail(EmailContext):
             ),
             retention_days=180,
             access_url="https://trialfinder.example/requests/sample-token",
+            answers=(
+                Answered("You may be able to join if", "Adults who can walk 100 metres", "Yes"),
+                Answered("You may not be able to join if", "Pregnancy", "Not sure"),
+            ),
         )
 
 

@@ -38,6 +38,7 @@ from app.contact.routing import Routing, route_request
 from app.languages import language_name
 from app.outbox.email.rendering import render_email
 from app.outbox.queue import Letter, enqueue
+from app.studies.checklist import Answered
 from app.studies.models import Site, Study
 
 log = logging.getLogger("trialfinder.contact")
@@ -106,9 +107,15 @@ def prepare_contact_request(
     submission: ContactSubmission,
     settings: Settings,
     now: dt.datetime,
+    answers: tuple[Answered, ...] = (),
 ) -> Prepared:
     """Route the request and write both emails, touching no database: the caller's
-    writing transaction (`store_contact_request`) then only has rows to insert."""
+    writing transaction (`store_contact_request`) then only has rows to insert.
+
+    `answers`, the checklist answers the patient chose to send, go into the emails only:
+    they are health data, and live nowhere else (the outbox encrypts them, and delivery,
+    purge and erasure remove them with the email).
+    """
     routing = route_request(study, site, fallback=settings.fallback_contact_email)
     token = secrets.token_urlsafe(32)
     request = ContactRequest(
@@ -134,7 +141,9 @@ def prepare_contact_request(
         routed_to=routing.address,
     )
     access_url = f"{settings.base_url.rstrip('/')}/requests/{token}"
-    emails = compose_emails(request, study, site, routing, settings, access_url=access_url)
+    emails = compose_emails(
+        request, study, site, routing, settings, access_url=access_url, answers=answers
+    )
     return Prepared(request, emails)
 
 
@@ -203,6 +212,7 @@ def compose_emails(
     *,
     access_url: str | None = None,
     site_email_only: bool = False,
+    answers: tuple[Answered, ...] = (),
 ) -> list[Letter]:
     """The site's email (when an address is known) and the patient's copy.
 
@@ -226,6 +236,7 @@ def compose_emails(
             sponsor=study.lead_sponsor,
         ),
         "retention_days": settings.retention_days,
+        "answers": answers,
     }
 
     def compose(context: ContactEmail, to: str, reply_to: str | None) -> Letter:

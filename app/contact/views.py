@@ -34,6 +34,7 @@ from app.geo.places import Place
 from app.languages import ALL as ALL_LANGUAGES
 from app.languages import COMMON as COMMON_LANGUAGES
 from app.languages import is_language
+from app.studies.checklist import Answered, answered, checklist, read_answers
 from app.studies.models import Site, Study
 from app.studies.rules import NOT_YET_RECRUITING
 from app.studies.search import related_studies
@@ -51,6 +52,27 @@ UNAVAILABLE_MESSAGE = (
 )
 
 Option = tuple[Site | None, float | None]
+
+
+@dataclass(frozen=True)
+class Carried:
+    """Checklist answers brought from the notes page (hidden fields of the form), and
+    whether the patient ticked the box that sends them to the site."""
+
+    answers: dict[int, str]
+    include: bool
+
+    @classmethod
+    def of(cls, study: Study, data: dict[str, str]) -> Carried | None:
+        if not any(name.startswith("answer-") for name in data):
+            return None
+        answers = read_answers(data, checklist(study))
+        include = data.get("include_answers", "").strip().lower() in CONSENT_VALUES
+        return cls(answers, include) if answers else None
+
+    def lines(self, study: Study) -> tuple[Answered, ...]:
+        """What goes into the site's email: nothing unless the box was ticked."""
+        return answered(checklist(study), self.answers) if self.include else ()
 
 
 @dataclass(frozen=True)
@@ -113,6 +135,7 @@ def _form_page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
     retry_after: int | None = None,
+    carried: Carried | None = None,
 ) -> Response:
     errors = errors or {}
     token, nonce = csrf.issue_token(request)
@@ -154,6 +177,7 @@ def _form_page(
         "preferred_language": _preferred_language(request, values),
         "common_languages": COMMON_LANGUAGES,
         "all_languages": ALL_LANGUAGES,
+        "carried": carried,
     }
     response = render(request, "contact/form.html", context, status_code=status_code)
     csrf.set_cookie(request, response, nonce)
@@ -258,6 +282,8 @@ def submit_contact(
         phone_region=lambda site_id: _region(by_id.get(site_id)),
     )
 
+    carried = Carried.of(study, data)
+
     def form_again(
         errors: dict[str, str], status_code: int, retry_after: int | None = None
     ) -> Response:
@@ -271,10 +297,17 @@ def submit_contact(
             errors=errors,
             status_code=status_code,
             retry_after=retry_after,
+            carried=carried,
         )
 
     if csrf.failed(request):
         return form_again({"form": csrf.FORM_AGAIN_MESSAGE, **result.errors}, 403)
+    if data.get("handoff") == "notes":
+        # "Get in touch, with my answers" on the notes page: a new form that carries them.
+        return _form_page(
+            request, study, choices, origin=origin, place_note=place_note, values={},
+            carried=carried,
+        )  # fmt: skip
     if result.submission is None:
         return form_again(result.errors, 422)
     settings, now = request.app.state.settings, dt.datetime.now(dt.UTC)
@@ -284,6 +317,7 @@ def submit_contact(
         submission=result.submission,
         settings=settings,
         now=now,
+        answers=carried.lines(study) if carried else (),
     )
     try:
         with write_transaction(session):

@@ -23,6 +23,7 @@ from app.alerts.models import Alert, AlertLink
 from app.config import Settings
 from app.contact.emails import DeletionNote
 from app.contact.models import ContactRequest
+from app.notes.service import revoke_emailed_to
 from app.outbox.email.rendering import render_email
 from app.outbox.email.senders import FileSender
 from app.outbox.models import SENDING, SENT, OutboxMessage
@@ -42,11 +43,13 @@ class Removed:
     mail_files: int = 0
     notes_to_sites: int = 0
     alerts: int = 0
+    shares: int = 0  # share links revoked (erasure) or whose notes were wiped (purge)
 
     def __str__(self) -> str:
         return (
             f"{self.requests} contact request(s), {self.messages} email(s) in the queue, "
-            f"{self.mail_files} mail file(s), {self.alerts} alert(s) removed; "
+            f"{self.mail_files} mail file(s), {self.alerts} alert(s) removed, "
+            f"{self.shares} shared link(s) withdrawn; "
             f"{self.notes_to_sites} site(s) asked to delete the details"
         )
 
@@ -57,6 +60,7 @@ class Removed:
             "mail_files": self.mail_files,
             "notes_to_sites": self.notes_to_sites,
             "alerts": self.alerts,
+            "shares": self.shares,
         }
 
 
@@ -134,7 +138,8 @@ def forget_request(
 
 def erase_person(session: Session, email: str, *, settings: Settings, now: dt.datetime) -> Removed:
     """Everything about the person with this address: their requests (with their emails),
-    their alerts, any other email sent to them, and their rate-limit rows. The address
+    their alerts, links to shared notes emailed to them, any other email sent to them, and
+    their rate-limit rows. The address
     itself is never stored or logged."""
     key = address_key(email)
     removed = Removed()
@@ -149,6 +154,8 @@ def erase_person(session: Session, email: str, *, settings: Settings, now: dt.da
         session.delete(alert)
         removed.alerts += 1
     session.execute(delete(AlertLink).where(AlertLink.email_key == key))
+    # Links to shared notes that were emailed to this address stop working, notes wiped.
+    removed.shares += revoke_emailed_to(session, key, now=now)
     others = session.scalars(
         select(OutboxMessage).where(OutboxMessage.recipient_key == key).with_for_update()
     )

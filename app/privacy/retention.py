@@ -6,7 +6,8 @@ anonymous counts (day, study, site, routing outcome) that stay for statistics. E
 not tied to a request go after the same time, spent rate-limit rows after a day.
 Alerts live until their patient unsubscribes, except: an alert never confirmed goes once
 its confirmation link has expired, a paused one (its mail bounced) after the retention
-period, and requested manage links when they expire.
+period, and requested manage links when they expire. Shared notes are wiped when their
+link expires; the link's row (no notes, no address) goes 30 days later.
 On SQLite the freed pages are overwritten (`secure_delete`) and the write-ahead log is
 emptied, so erased bytes do not linger in the files.
 """
@@ -23,6 +24,7 @@ from app.alerts.service import CONFIRM_FOR
 from app.config import Settings
 from app.contact.models import ContactCount, ContactRequest
 from app.db import empty_write_ahead_log, write_transaction
+from app.notes.service import purge_shares
 from app.outbox.models import OutboxMessage
 from app.privacy.erasure import Removed, remove_messages
 from app.ratelimit import RateLimitRow
@@ -97,6 +99,8 @@ def purge(sessions: sessionmaker[Session], *, settings: Settings, now: dt.dateti
         )
         remove_messages(session, list(loose), settings=settings, removed=removed)
         removed.alerts += _purge_alerts(session, cutoff=cutoff, now=now)
+        wiped, _ = purge_shares(session, now=now)
+        removed.shares += wiped
         spent = now - SPENT_LIMITS_AFTER
         session.execute(delete(RateLimitRow).where(RateLimitRow.updated_at < spent))
     empty_write_ahead_log(sessions)

@@ -197,6 +197,7 @@ def test_every_encrypted_column_is_found_for_rotation() -> None:
         "alerts.search",
         "alerts.unsubscribe_token",
         "alerts.manage_token",
+        "shares.sealed",
     } == found
 
 

@@ -213,6 +213,7 @@ def test_erasing_a_person_removes_all_their_requests_and_no_one_elses(
             "mail_files": 2,
             "notes_to_sites": 1,
             "alerts": 0,
+            "shares": 0,
         }
     }
     recorded = f"{event.target} {event.details}"

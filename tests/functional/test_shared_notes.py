@@ -1,0 +1,392 @@
+"""Notes and sharing with one's doctor, through the pages (both databases): the checklist,
+the summary, sharing, opening with the passcode, wrong passcodes, revoking, expiry,
+emailed links, erasure, and what the database holds."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Settings
+from app.main import create_app
+from app.notes import views as notes_views
+from app.notes.models import Share
+from app.notes.service import LOCKED_FOR, SHARE_LIMIT
+from app.outbox.models import OutboxMessage
+from app.privacy.erasure import erase_person
+from app.privacy.retention import purge
+from tests import factories as f
+from tests.alert_helpers import csrf_token
+from tests.conftest import load
+from tests.functional.test_privacy import raw_database
+from tests.notes_helpers import (
+    CRITERIA,
+    LINES,
+    PASSCODE,
+    SECRET_NOTE,
+    open_share,
+    share,
+    shared,
+)
+
+DOCTOR = "dr.imaginary@example.org"
+
+
+@pytest.fixture
+def nct_id(session: Session) -> str:
+    study = f.study(criteria=CRITERIA, title="A fictional study of imaginary fever")
+    load(session, study)
+    return str(study["protocolSection"]["identificationModule"]["nctId"])
+
+
+class Clock:
+    """The notes pages' clock, moved by the test."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.now = dt.datetime.now(dt.UTC)
+        monkeypatch.setattr(notes_views, "_now", lambda: self.now)
+
+    def advance(self, delta: dt.timedelta) -> None:
+        self.now += delta
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    return Clock(monkeypatch)
+
+
+def shares(session: Session) -> list[Share]:
+    session.expire_all()
+    return list(session.scalars(select(Share)))
+
+
+def test_the_study_page_links_to_the_notes(client: TestClient, nct_id: str) -> None:
+    page = client.get(f"/studies/{nct_id}")
+    assert f'/studies/{nct_id}/notes" data-notes-link="{nct_id}">Add a private note</a>' in (
+        page.text
+    )
+
+
+def test_every_criteria_line_is_listed_word_for_word_with_nothing_preselected(
+    client: TestClient, nct_id: str
+) -> None:
+    page = client.get(f"/studies/{nct_id}/notes")
+    assert page.status_code == 200
+    assert page.headers["cache-control"] == "no-store"
+    legends = re.findall(
+        r'<legend><span class="visually-hidden">Line (\d+): </span>([^<]+)</legend>', page.text
+    )
+    assert [(int(n), text) for n, text in legends] == list(enumerate(LINES, start=1))
+    for n in range(1, len(LINES) + 1):
+        for value in ("yes", "no", "unsure"):
+            assert f'name="answer-{n}" id="answer-{n}-{value}" value="{value}">' in page.text
+        assert f'name="note-{n}"' in page.text
+    assert " checked" not in page.text
+    assert 'name="note"' in page.text
+    assert "You may be able to join if" in page.text
+    assert "You may not be able to join if" in page.text
+    # A passcode of four words is suggested before sharing.
+    suggested = re.search(
+        r'id="passcode" name="passcode"[^>]*value="([a-z]+(?:-[a-z]+){3})"', page.text
+    )
+    assert suggested, "no generated passcode on the form"
+    assert client.get(f"/studies/{nct_id}/notes").text.count(suggested.group(1)) == 0
+
+
+def test_review_shows_a_summary_and_stores_nothing(
+    client: TestClient, session: Session, nct_id: str
+) -> None:
+    page = client.get(f"/studies/{nct_id}/notes")
+    answer = client.post(
+        f"/studies/{nct_id}/notes",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "action": "review",
+            "answer-1": "yes",
+            "answer-2": "no",
+            "answer-3": "unsure",
+            "answer-4": "yes",
+            "answer-5": "no",
+            "note-3": "I am not sure what counts as an aid",
+            "note": SECRET_NOTE,
+        },
+    )
+    assert answer.status_code == 200
+    html = answer.text
+    assert "You answered 5 of 5 lines." in html
+    summary = html[
+        html.index('id="summary"') : html.index("</section>", html.index('id="summary"'))
+    ]
+    # To ask about: "No" on a may-join line, "Not sure" anywhere, "Yes" on a may-not-join line.
+    assert LINES[1] in summary
+    assert LINES[2] in summary
+    assert LINES[3] in summary
+    assert LINES[0] not in summary
+    assert LINES[4] not in summary
+    assert "eligible" not in html.lower()
+    # What was sent comes back filled in, and nothing was kept.
+    assert 'id="answer-2-no" value="no" checked' in html
+    assert "I am not sure what counts as an aid</textarea>" in html
+    assert shares(session) == []
+
+
+def test_share_open_with_the_passcode_and_see_everything(
+    client: TestClient, session: Session, nct_id: str, settings: Settings
+) -> None:
+    answer = share(client, nct_id)
+    assert answer.status_code == 303
+    manage = client.get(answer.headers["location"])
+    assert manage.status_code == 200
+    assert manage.headers["cache-control"] == "no-store"
+    assert manage.headers["referrer-policy"] == "no-referrer"
+    link = re.search(r'<a href="(http://testserver/shared/[A-Za-z0-9_-]{32})">', manage.text)
+    assert link, "no link on the page after sharing"
+    assert "Withdraw the link now" in manage.text
+    assert PASSCODE not in manage.text  # the passcode is not shown after sharing
+    assert "Give the passcode another way" in manage.text
+    (stored,) = shares(session)
+    assert stored.expires_at - stored.created_at == dt.timedelta(days=30)
+
+    doctor = TestClient(client.app)  # a fresh browser
+    token = link.group(1).rsplit("/", 1)[1]
+    ask = doctor.get(f"/shared/{token}")
+    assert ask.status_code == 200
+    assert 'type="password"' in ask.text
+    assert SECRET_NOTE not in ask.text
+    opened = open_share(doctor, token)
+    assert opened.status_code == 200
+    assert opened.headers["cache-control"] == "no-store"
+    html = opened.text
+    assert SECRET_NOTE in html
+    assert "A fictional study of imaginary fever" in html
+    assert nct_id in html
+    assert "Able to walk 100 metres</blockquote>" in html
+    assert "Ask whether the treadmill counts" in html
+    assert "I use a stick on bad days" in html
+    answers = re.findall(r'<span class="answer-(\w+)">([^<]+)</span>', html)
+    assert answers == [
+        ("yes", "Yes"), ("unsure", "Not sure"), ("none", "Not answered"), ("no", "No"),
+        ("none", "Not answered"),
+    ]  # fmt: skip
+    for line in LINES:
+        assert line in html
+    assert '"Not sure" never rules anyone out' in html
+
+
+def test_a_wrong_passcode_is_403_and_five_lock_the_link_for_15_minutes(
+    client: TestClient, session: Session, nct_id: str, clock: Clock
+) -> None:
+    token, _ = shared(client, nct_id)
+    for left in (4, 3, 2, 1):
+        wrong = open_share(client, token, "not the passcode")
+        assert wrong.status_code == 403
+        assert "That passcode does not open these notes." in wrong.text
+        assert f"{left} more tr" in wrong.text
+        assert SECRET_NOTE not in wrong.text
+    fifth = open_share(client, token, "still not it")
+    assert fifth.status_code == 403
+    assert "paused for 15 minutes" in fifth.text
+    # Locked: the right passcode too, and the page itself, answer 429 with Retry-After.
+    right = open_share(client, token)
+    assert right.status_code == 429
+    assert SECRET_NOTE not in right.text
+    assert 0 < int(right.headers["retry-after"]) <= LOCKED_FOR.total_seconds()
+    assert client.get(f"/shared/{token}").status_code == 429
+    clock.advance(LOCKED_FOR - dt.timedelta(seconds=5))
+    assert client.get(f"/shared/{token}").status_code == 429
+    clock.advance(dt.timedelta(seconds=10))
+    again = open_share(client, token)
+    assert again.status_code == 200
+    assert SECRET_NOTE in again.text
+
+
+def test_right_passcodes_do_not_use_up_tries(client: TestClient, nct_id: str) -> None:
+    token, _ = shared(client, nct_id)
+    for _ in range(8):
+        assert open_share(client, token).status_code == 200
+    assert open_share(client, token, "wrong one!").status_code == 403
+
+
+def test_revoke_needs_the_secret_and_then_the_link_is_gone(
+    client: TestClient, session: Session, nct_id: str
+) -> None:
+    token, secret = shared(client, nct_id)
+    manage = client.get(f"/shared/{token}/manage/{secret}")
+    form = csrf_token(manage.text)
+    assert f'name="secret" value="{secret}"' in manage.text
+    wrong = client.post(f"/shared/{token}/revoke", data={"csrf_token": form, "secret": "x" * 32})
+    assert wrong.status_code == 403
+    assert open_share(client, token).status_code == 200
+    assert client.get(f"/shared/{token}/manage/{'y' * 32}").status_code == 404
+    done = client.post(
+        f"/shared/{token}/revoke",
+        data={"csrf_token": form, "secret": secret},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    after = client.get(done.headers["location"])
+    assert "The link is withdrawn" in after.text
+    gone = client.get(f"/shared/{token}")
+    assert gone.status_code == 410
+    assert "withdrawn" in gone.text
+    assert open_share(client, token).status_code == 410
+    (stored,) = shares(session)
+    assert stored.sealed is None
+    assert stored.revoked_at is not None
+
+
+def test_a_link_expires_after_the_days_chosen(
+    client: TestClient, session: Session, nct_id: str, clock: Clock, settings: Settings,
+    db_sessionmaker: sessionmaker[Session],
+) -> None:  # fmt: skip
+    token, _ = shared(client, nct_id, expires_days="2")
+    clock.advance(dt.timedelta(days=2) - dt.timedelta(minutes=1))
+    assert open_share(client, token).status_code == 200
+    clock.advance(dt.timedelta(minutes=2))
+    assert client.get(f"/shared/{token}").status_code == 410
+    assert open_share(client, token).status_code == 410
+    # The daily purge wipes the notes of expired links; 30 days on, the link is unknown.
+    purge(db_sessionmaker, settings=settings, now=clock.now)
+    (stored,) = shares(session)
+    assert stored.sealed is None
+    assert client.get(f"/shared/{token}").status_code == 410
+    purge(db_sessionmaker, settings=settings, now=clock.now + dt.timedelta(days=31))
+    assert shares(session) == []
+    assert client.get(f"/shared/{token}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"passcode": "short"}, "passcode", "at least 8 characters"),
+        ({"passcode": "       x      "}, "passcode", "at least 8 characters"),
+        ({"expires_days": "0"}, "expires_days", "from 1 to 90"),
+        ({"expires_days": "91"}, "expires_days", "from 1 to 90"),
+        ({"expires_days": "ten"}, "expires_days", "from 1 to 90"),
+        ({"email_to": "doctor at clinic"}, "email_to", "email address"),
+        ({"answer-1": "maybe"}, "answer-1", "Choose Yes, No or Not sure."),
+    ],
+)
+def test_a_share_with_bad_fields_is_refused_with_a_message(
+    client: TestClient, session: Session, nct_id: str, fields: dict[str, str], field: str,
+    message: str,
+) -> None:  # fmt: skip
+    answer = share(client, nct_id, **fields)
+    assert answer.status_code == 422
+    assert message in answer.text
+    assert f'id="{field}' in answer.text
+    assert 'aria-invalid="true"' in answer.text
+    assert shares(session) == []
+
+
+def test_nothing_to_share_is_said_plainly(
+    client: TestClient, session: Session, nct_id: str
+) -> None:
+    page = client.get(f"/studies/{nct_id}/notes")
+    answer = client.post(
+        f"/studies/{nct_id}/notes",
+        data={"csrf_token": csrf_token(page.text), "action": "share", "passcode": PASSCODE},
+    )
+    assert answer.status_code == 422
+    assert "There is nothing to share yet" in answer.text
+    assert shares(session) == []
+
+
+def test_sharing_is_limited_per_client_address(
+    client: TestClient, session: Session, nct_id: str
+) -> None:
+    for _ in range(SHARE_LIMIT.times):
+        assert share(client, nct_id).status_code == 303
+    refused = share(client, nct_id)
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) > 0
+    assert "Nothing was shared" in refused.text
+    assert len(shares(session)) == SHARE_LIMIT.times
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/shared/nope",
+        "/shared/" + "a" * 32,
+        "/shared/" + "a" * 32 + "/manage/" + "b" * 32,
+        "/shared/%00%ff",
+        "/shared/" + "é" * 40,
+    ],
+)
+def test_unknown_or_malformed_links_are_404(client: TestClient, path: str) -> None:
+    assert client.get(path).status_code == 404
+    token = csrf_token(client.get("/alerts").text)
+    if "/manage/" not in path:
+        posted = client.post(path, data={"csrf_token": token, "passcode": PASSCODE})
+        assert posted.status_code == 404
+        revoked = client.post(path + "/revoke", data={"csrf_token": token, "secret": "x"})
+        assert revoked.status_code == 404
+
+
+def test_the_link_can_be_emailed_without_the_passcode_and_erasure_revokes_it(
+    client: TestClient, session: Session, nct_id: str, settings: Settings
+) -> None:
+    token, secret = shared(client, nct_id, email_to=DOCTOR)
+    session.expire_all()
+    (message,) = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "shared_notes"))
+    assert message.recipients == [DOCTOR]
+    body = f"{message.subject}\n{message.body_text}\n{message.body_html}"
+    assert f"/shared/{token}" in body
+    assert PASSCODE not in body
+    assert SECRET_NOTE not in body
+    assert secret not in body
+    assert "imaginary fever" not in body.lower()  # not even the study
+    assert "It is not in this email" in (message.body_text or "")
+    manage = client.get(f"/shared/{token}/manage/{secret}")
+    assert "We are also emailing the link" in manage.text
+
+    removed = erase_person(session, DOCTOR, settings=settings, now=dt.datetime.now(dt.UTC))
+    session.commit()
+    assert removed.shares == 1
+    assert client.get(f"/shared/{token}").status_code == 410
+    assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_a_share_not_emailed_to_an_address_is_not_touched_by_its_erasure(
+    client: TestClient, session: Session, nct_id: str, settings: Settings
+) -> None:
+    token, _ = shared(client, nct_id)
+    removed = erase_person(session, DOCTOR, settings=settings, now=dt.datetime.now(dt.UTC))
+    session.commit()
+    assert removed.shares == 0
+    assert open_share(client, token).status_code == 200
+
+
+@pytest.fixture
+def committed_client(
+    settings: Settings, committed_sessionmaker: sessionmaker[Session]
+) -> Iterator[TestClient]:
+    app = create_app(settings)
+    app.state.sessionmaker = committed_sessionmaker
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+def test_a_copy_of_the_database_shows_no_note_text(
+    committed_client: TestClient, committed_sessionmaker: sessionmaker[Session]
+) -> None:
+    study = f.study(criteria=CRITERIA)
+    with committed_sessionmaker() as session:
+        load(session, study)
+        session.commit()
+    nct = str(study["protocolSection"]["identificationModule"]["nctId"])
+    token, secret = shared(committed_client, nct, email_to=DOCTOR)
+    assert open_share(committed_client, token).status_code == 200
+    engine = committed_sessionmaker.kw["bind"]
+    raw = raw_database(engine)
+    for secret_text in (SECRET_NOTE, "treadmill", "stick on bad days", PASSCODE, token, secret):
+        assert secret_text.encode() not in raw, secret_text
+    # The check can fail: the same copy does show what is stored in the clear.
+    assert nct.encode() in raw
