@@ -303,10 +303,10 @@ def shared_open(request: Request, token: str, session: DbSession) -> Response:
 @csrf.shows_form_again
 def shared_show(request: Request, token: str, data: Posted, session: DbSession) -> Response:
     """Check the passcode (one counted try) and show the notes."""
-    if find(session, token) is None:
-        return _not_found(request)
     if csrf.failed(request):
         return _open_page(request, message=csrf.FORM_AGAIN_MESSAGE, status_code=403)
+    if find(session, token) is None:
+        return _not_found(request)
     passcode = passcodes.normalise(data.get("passcode", ""))[: passcodes.MAX_LENGTH]
     if not passcode:  # not a try: nothing to check
         return _open_page(request, message="Type the passcode you were given.", status_code=422)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,8 +34,14 @@ from tests.servers import uvicorn_in_thread
 from tests.smtp_server import SmtpSink, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
+# axe-core comes from the npm registry at test time (pinned, into var/axe/), never from
+# the repository. Outside CI the audit skips, saying why, when npm is not available.
+AXE_VERSION = "4.14.1"
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"
+AXE_DIR = ROOT / "var" / "axe"
+AXE_JS = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -181,3 +189,29 @@ def _big_site(n: int) -> dict[str, Any]:
 def screenshot(page: Any, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> Path:
+    if not AXE_JS.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            if IN_CI:
+                pytest.fail("CI=true but npm is missing: it installs axe-core for the audit")
+            pytest.skip("the accessibility audit needs npm to install axe-core")
+        AXE_DIR.mkdir(parents=True, exist_ok=True)
+        subprocess.run(  # noqa: S603 - fixed arguments
+            [
+                npm,
+                "install",
+                "--silent",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(AXE_DIR),
+                f"axe-core@{AXE_VERSION}",
+            ],
+            check=True,
+            timeout=300,
+        )
+    return AXE_JS

@@ -1,27 +1,19 @@
 """Accessibility audit: axe-core in Chromium on every public page, WCAG 2.1 A and AA.
 
-axe-core comes from the npm registry at test time (pinned, into var/axe/), never from
-the repository. Outside CI the audit skips, saying why, when npm is not available.
+axe-core comes from the npm registry at test time (see `axe_script` in conftest.py).
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import BIG_NCT_ID, ROOT, screenshot
-from tests.conftest import IN_CI
+from tests.browser.conftest import BIG_NCT_ID, WCAG, screenshot
 
 pytestmark = pytest.mark.browser
 
-AXE_VERSION = "4.14.1"
-AXE_DIR = ROOT / "var" / "axe"
-AXE_JS = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
-WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PAGES = {
     "home": "/",
     "results": "/studies?condition=asthma&location=Chicago%2C%20IL",
@@ -43,33 +35,9 @@ PAGES = {
     "alerts-check-email": "/alerts/check-email",
     "alerts-manage": "/alerts/manage",
     "alerts-bad-link": "/alerts/manage/" + "x" * 43,
+    "notes": "/studies/NCT98765432/notes",
+    "shared-bad-link": "/shared/" + "x" * 32,
 }
-
-
-@pytest.fixture(scope="session")
-def axe_script() -> Path:
-    if not AXE_JS.exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            if IN_CI:
-                pytest.fail("CI=true but npm is missing: it installs axe-core for the audit")
-            pytest.skip("the accessibility audit needs npm to install axe-core")
-        AXE_DIR.mkdir(parents=True, exist_ok=True)
-        subprocess.run(  # noqa: S603 - fixed arguments
-            [
-                npm,
-                "install",
-                "--silent",
-                "--no-audit",
-                "--no-fund",
-                "--prefix",
-                str(AXE_DIR),
-                f"axe-core@{AXE_VERSION}",
-            ],
-            check=True,
-            timeout=300,
-        )
-    return AXE_JS
 
 
 @pytest.mark.parametrize("name", sorted(PAGES))

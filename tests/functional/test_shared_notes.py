@@ -390,3 +390,114 @@ def test_a_copy_of_the_database_shows_no_note_text(
         assert secret_text.encode() not in raw, secret_text
     # The check can fail: the same copy does show what is stored in the clear.
     assert nct.encode() in raw
+
+
+def contact_form_from_notes(client: TestClient, nct_id: str) -> tuple[str, str]:
+    """The notes page's "Get in touch, taking my answers along": the contact form it opens,
+    and that form's CSRF token."""
+    page = client.get(f"/studies/{nct_id}/notes")
+    assert "Get in touch, taking my answers along" in page.text
+    form = client.post(
+        f"/studies/{nct_id}/contact",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "handoff": "notes",
+            "answer-1": "yes",
+            "answer-4": "unsure",
+            "answer-9": "yes",  # no such line: dropped
+            "note": SECRET_NOTE,  # notes never travel
+        },
+    )
+    assert form.status_code == 200
+    assert "Please check the form" not in form.text
+    return form.text, csrf_token(form.text)
+
+
+def send_request(client: TestClient, nct_id: str, html: str, token: str, **extra: str) -> None:
+    site = re.search(r'name="site" id="site-(\d+)"', html)
+    assert site
+    hidden = dict(re.findall(r'<input type="hidden" name="(answer-\d+)" value="(\w+)">', html))
+    data = {
+        "first_name": "Ana",
+        "last_name": "Example",
+        "email": "ana.example@example.com",
+        "phone": "+1 202-456-1111",
+        "site": site.group(1),
+        "consent": "yes",
+        "csrf_token": token,
+        **hidden,
+        **extra,
+    }
+    sent = client.post(f"/studies/{nct_id}/contact", data=data, follow_redirects=False)
+    assert sent.status_code == 303, sent.text
+
+
+def queued_one(session: Session, kind: str) -> OutboxMessage:
+    return session.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind)).one()
+
+
+@pytest.fixture
+def contact_nct(session: Session) -> str:
+    study = f.study(criteria=CRITERIA, sites=[f.site(contacts=[{"email": "team@example.org"}])])
+    load(session, study)
+    return str(study["protocolSection"]["identificationModule"]["nctId"])
+
+
+def test_answers_go_to_the_site_only_when_the_patient_ticks_the_box(
+    client: TestClient, session: Session, contact_nct: str
+) -> None:
+    html, token = contact_form_from_notes(client, contact_nct)
+    assert re.findall(r'name="(answer-\d+)" value="(\w+)"', html) == [
+        ("answer-1", "yes"),
+        ("answer-4", "unsure"),
+    ]
+    assert 'name="include_answers" type="checkbox" value="yes" aria' in html  # not ticked
+    assert "Also send my answers to the study's criteria (2 lines)" in html
+    send_request(client, contact_nct, html, token, include_answers="yes")
+    session.expire_all()
+    site_email = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "contact_site")
+    ).one()
+    text = site_email.body_text or ""
+    assert "Their answers to the study's criteria" in text
+    assert f"- Yes: {LINES[0]}" in text
+    assert f"- Not sure: {LINES[3]}" in text
+    assert '"Not sure" never excludes anyone' in text
+    assert "Not sure" in (site_email.body_html or "")
+    assert SECRET_NOTE not in text
+    copy = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "contact_patient")
+    ).one()
+    assert "Your answers to the study's criteria went along with your details (2 lines)" in (
+        copy.body_text or ""
+    )
+    assert LINES[3] not in (copy.body_text or "")
+
+
+def test_without_the_box_the_answers_stay_out_of_the_email(
+    client: TestClient, session: Session, contact_nct: str
+) -> None:
+    html, token = contact_form_from_notes(client, contact_nct)
+    send_request(client, contact_nct, html, token)
+    session.expire_all()
+    site_email = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "contact_site")
+    ).one()
+    assert "answers to the study's criteria" not in (site_email.body_text or "")
+    assert LINES[3] not in (site_email.body_text or "")
+
+
+def test_a_form_shown_again_keeps_the_answers_and_the_choice(
+    client: TestClient, session: Session, contact_nct: str
+) -> None:
+    html, token = contact_form_from_notes(client, contact_nct)
+    hidden = dict(re.findall(r'<input type="hidden" name="(answer-\d+)" value="(\w+)">', html))
+    again = client.post(
+        f"/studies/{contact_nct}/contact",
+        data={"csrf_token": token, "include_answers": "yes", "first_name": "Ana", **hidden},
+    )
+    assert again.status_code == 422
+    assert 'name="answer-4" value="unsure"' in again.text
+    assert 'id="include_answers" name="include_answers" type="checkbox" value="yes" checked' in (
+        again.text
+    )

@@ -157,6 +157,7 @@ def test_every_page_renders_through_the_application(
         assert link
         visit("GET", link.group(0))
         _alert_pages(visit, session)
+        _notes_pages(visit, nct)
         visit("GET", "/requests/withdrawn")
         visit("GET", "/requests/no-such-token")
         opened = visit("GET", f"/admin/requests/{request_id}")
@@ -169,6 +170,27 @@ def test_every_page_renders_through_the_application(
         )
     # Emails are rendered from their typed samples (tests/unit/test_email_templates.py).
     assert {page for page in PAGES if not page.startswith("email/")} - rendered == set()
+
+
+def _notes_pages(visit: Any, nct: str) -> None:
+    """Notes, share, open (wrong, then right), revoke: every notes page on the way."""
+    import re
+
+    page = visit("GET", f"/studies/{nct}/notes")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token
+    data = {"csrf_token": token.group(1), "answer-1": "yes", "note": "x", "passcode": "a" * 8}
+    visit("POST", f"/studies/{nct}/notes", data={**data, "action": "review"})
+    made = visit("POST", f"/studies/{nct}/notes", data={**data, "action": "share"})
+    link = re.search(r"/shared/([A-Za-z0-9_-]{32})/manage/([A-Za-z0-9_-]{32})", str(made.url))
+    assert link
+    share, secret = link.groups()
+    visit("GET", f"/shared/{share}")
+    visit("POST", f"/shared/{share}", data={"csrf_token": token.group(1), "passcode": "b" * 8})
+    visit("POST", f"/shared/{share}", data={"csrf_token": token.group(1), "passcode": "a" * 8})
+    visit("POST", f"/shared/{share}/revoke", data={"csrf_token": token.group(1), "secret": "c"})
+    visit("POST", f"/shared/{share}/revoke", data={"csrf_token": token.group(1), "secret": secret})
+    visit("GET", f"/shared/{share}")  # 410: the link no longer works
 
 
 def _alert_pages(visit: Any, session: Any) -> None:
