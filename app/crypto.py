@@ -195,12 +195,13 @@ class EncryptedJSON(TypeDecorator[Any]):
         return None if value is None else json.loads(vault().decrypt(value))
 
 
-# Argon2id as RFC 9106 recommends when 2 GiB per derivation is too much: 64 MiB, 3 passes,
-# 4 lanes (about 0.15 s here). The parameters travel in each sealed value, so raising them
-# later still opens what was sealed before.
+# Argon2id with RFC 9106's second recommended memory and passes (64 MiB, 3 passes; about
+# 0.15 s here) and one lane: with more, OpenSSL computes the lanes in threads, and two such
+# derivations at once hang for good (seen with cryptography 50). The parameters travel in
+# each sealed value, so raising them later still opens what was sealed before.
 ARGON2_MEMORY_KIB = 65536
 ARGON2_PASSES = 3
-ARGON2_LANES = 4
+ARGON2_LANES = 1
 _SEALED_PREFIX = "argon2id-aesgcm"
 # Each derivation holds 64 MiB and a core for a moment: at most two run at once per process,
 # so a burst of attempts queues instead of exhausting the memory of a small server.

@@ -107,6 +107,52 @@ def test_login_throttling_holds_for_attempts_made_at_once(
         assert guess(-1, PASSWORD) == 429
 
 
+def test_a_shared_links_passcode_tries_hold_across_processes(
+    settings: Settings, committed_sessionmaker: sessionmaker[Session]
+) -> None:
+    """20 wrong passcodes for one link at the same moment, from two processes: exactly 5
+    are checked (403), the rest answer 429; then the right passcode answers 429 on both."""
+    from app.notes.service import MAX_TRIES
+    from tests.notes_helpers import CRITERIA, PASSCODE, SHARE_URL
+
+    record = f.study(criteria=CRITERIA)
+    with committed_sessionmaker() as session:
+        load(session, record)
+        session.commit()
+    nct_id = record["protocolSection"]["identificationModule"]["nctId"]
+    attempts = 20
+    with server_processes(settings, 2) as bases:
+        page = httpx.get(f"{bases[0]}/studies/{nct_id}/notes")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token
+        cookies = {"tf_csrf": page.cookies["tf_csrf"]}
+        form = {"csrf_token": token.group(1), "answer-1": "yes", "passcode": PASSCODE}
+        made = httpx.post(
+            f"{bases[1]}/studies/{nct_id}/notes",
+            data={**form, "action": "share"},
+            cookies=cookies,
+        )
+        assert made.status_code == 303, made.text
+        link = SHARE_URL.search(made.headers["location"])
+        assert link
+        path = f"/shared/{link.group(1)}"
+        start = threading.Barrier(attempts)
+
+        def guess(index: int, passcode: str = "not the passcode") -> int:
+            with httpx.Client(base_url=bases[index % 2], cookies=cookies, timeout=60) as http:
+                data = {"passcode": passcode, "csrf_token": token.group(1)}
+                if index >= 0:
+                    start.wait()
+                return http.post(path, data=data).status_code
+
+        with ThreadPoolExecutor(max_workers=attempts) as pool:
+            codes = Counter(pool.map(guess, range(attempts)))
+        assert codes == {403: MAX_TRIES, 429: attempts - MAX_TRIES}
+        assert guess(-1, PASSCODE) == 429
+        assert guess(-2, PASSCODE) == 429
+        assert httpx.get(bases[0] + path).status_code == 429
+
+
 def test_a_repeat_is_confirmed_again_and_never_counted(
     client: TestClient, session: Session
 ) -> None:
