@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from app import csrf, ratelimit
 from app.contact.forms import Problem, clean_email
 from app.crypto import WrongPasscode
-from app.db import DATABASE_UNAVAILABLE, write_transaction
+from app.db import DATABASE_UNAVAILABLE, release, write_transaction
 from app.deps import DbSession
 from app.errors import RETRY_AFTER_SECONDS
 from app.notes import passcodes
@@ -159,6 +159,7 @@ def notes_submit(request: Request, nct_id: str, data: Posted, session: DbSession
     """`action=review` shows the summary again and stores nothing; `action=share` shares."""
     study = study_or_404(session, nct_id)
     sheet = checklist(study)
+    release(session)  # no connection held while the passcode is derived (Argon2 is slow)
     notes, errors = read_notes(data, sheet)
     values = {k: data.get(k, "")[:300] for k in ("passcode", "expires_days", "email_to")}
 

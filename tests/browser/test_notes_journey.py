@@ -121,3 +121,34 @@ def test_select_a_passage_add_a_note_share_open_and_revoke(
     assert page.locator(".quote").count() == 0
     assert page.get_by_label("Your overall note (optional)").input_value() == ""
     patient.close()
+
+
+def test_wrong_passcodes_pause_the_link_even_for_the_right_one(
+    chromium: Any, live_server: str, axe_script: Path
+) -> None:
+    patient = chromium.new_context(viewport=DESKTOP)
+    page = patient.new_page()
+    page.goto(live_server + STUDY + "/notes")
+    page.locator("#answer-1-no").check()
+    passcode = page.get_by_label("Passcode").input_value()
+    page.get_by_role("button", name="Share my notes").click()
+    page.wait_for_url("**/shared/*/manage/*")
+    link = page.locator(".share-link a").inner_text()
+    patient.close()
+
+    stranger = chromium.new_context(viewport=PHONE, bypass_csp=True)
+    other = stranger.new_page()
+    other.goto(link)
+    for _ in range(5):
+        other.get_by_label("Passcode").fill("guessing-again")
+        other.get_by_role("button", name="Open the notes").click()
+        other.locator(".error-summary").wait_for()
+    assert "paused for 15 minutes" in other.locator(".error-summary").inner_text()
+    other.get_by_label("Passcode").fill(passcode)
+    with other.expect_response(link) as answer:
+        other.get_by_role("button", name="Open the notes").click()
+    assert answer.value.status == 429
+    assert "paused for 15 minutes" in other.locator(".error-summary").inner_text()
+    assert other.locator(".shared-notes").count() == 0
+    audit(other, axe_script, "shared-paused-phone")
+    stranger.close()

@@ -5,11 +5,14 @@ emailed links, erasure, and what the database holds."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,7 +21,9 @@ from app.main import create_app
 from app.notes import views as notes_views
 from app.notes.models import Share
 from app.notes.service import LOCKED_FOR, SHARE_LIMIT
+from app.outbox.email.senders import MemorySender
 from app.outbox.models import OutboxMessage
+from app.outbox.worker import Worker
 from app.privacy.erasure import erase_person
 from app.privacy.retention import purge
 from tests import factories as f
@@ -474,6 +479,36 @@ def test_answers_go_to_the_site_only_when_the_patient_ticks_the_box(
     assert LINES[3] not in (copy.body_text or "")
 
 
+def test_the_answers_go_when_the_email_is_delivered(
+    client: TestClient, session: Session, contact_nct: str, settings: Settings,
+    db_sessionmaker: sessionmaker[Session],
+) -> None:  # fmt: skip
+    html, token = contact_form_from_notes(client, contact_nct)
+    send_request(client, contact_nct, html, token, include_answers="yes")
+    sender = MemorySender()
+    Worker(db_sessionmaker, sender, settings).run_once()
+    (delivered,) = [mail for mail in sender.sent if mail.to == ("team@example.org",)]
+    assert f"- Not sure: {LINES[3]}" in delivered.text
+    session.expire_all()
+    site_email = queued_one(session, "contact_site")
+    assert site_email.body_text is None
+    assert site_email.body_html is None
+
+
+def test_nothing_personal_reaches_the_log(
+    client: TestClient, nct_id: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    token, secret = shared(client, nct_id, email_to=DOCTOR)
+    open_share(client, token, "a wrong passcode")
+    open_share(client, token)
+    # Everything the application logged (the test's own HTTP client logs URLs: not ours).
+    logged = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("httpx"))
+    assert "notes shared for 30 days, link emailed" in logged
+    for private in (PASSCODE, "a wrong passcode", SECRET_NOTE, DOCTOR, token, secret):
+        assert private not in logged
+
+
 def test_without_the_box_the_answers_stay_out_of_the_email(
     client: TestClient, session: Session, contact_nct: str
 ) -> None:
@@ -501,3 +536,65 @@ def test_a_form_shown_again_keeps_the_answers_and_the_choice(
     assert 'id="include_answers" name="include_answers" type="checkbox" value="yes" checked' in (
         again.text
     )
+
+
+FIELD_NAMES = st.sampled_from(
+    [
+        "answer-1", "answer-2", "answer-5", "answer-0", "answer-99999", "note-1", "note-3",
+        "note", "quote-1", "quote-note-1", "quote-31", "passcode", "expires_days", "email_to",
+        "action", "handoff",
+    ]
+)  # fmt: skip
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    fields=st.dictionaries(FIELD_NAMES, st.text(max_size=300), max_size=10),
+    share_it=st.booleans(),
+)
+def test_any_notes_form_gets_a_page_never_an_error(
+    client: TestClient, nct_id: str, fields: dict[str, str], share_it: bool
+) -> None:
+    page = client.get(f"/studies/{nct_id}/notes")
+    data = {**fields, "csrf_token": csrf_token(page.text)}
+    if share_it:
+        data["action"] = "share"
+    answer = client.post(f"/studies/{nct_id}/notes", data=data, follow_redirects=False)
+    assert answer.status_code in (200, 303, 422, 429), answer.text[:500]
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(passcode=st.text(max_size=400), secret=st.text(max_size=80))
+def test_any_passcode_or_secret_gets_a_plain_answer(
+    client: TestClient, nct_id: str, passcode: str, secret: str
+) -> None:
+    token, _ = SHARED_ONCE.get(client, nct_id)
+    form = csrf_token(client.get("/alerts").text)
+    tried = client.post(f"/shared/{token}", data={"csrf_token": form, "passcode": passcode})
+    assert tried.status_code in (200, 403, 422, 429)
+    revoked = client.post(f"/shared/{token}/revoke", data={"csrf_token": form, "secret": secret})
+    assert revoked.status_code in (303, 403)
+
+
+class _SharedOnce:
+    """One share per test (hypothesis runs many examples in one test's fixtures)."""
+
+    def __init__(self) -> None:
+        self.made: dict[int, tuple[str, str]] = {}
+
+    def get(self, client: TestClient, nct_id: str) -> tuple[str, str]:
+        key = id(client)
+        if key not in self.made:
+            self.made[key] = shared(client, nct_id)
+        return self.made[key]
+
+
+SHARED_ONCE = _SharedOnce()

@@ -65,3 +65,26 @@ def test_access_log_lines_lose_the_token_of_an_alert_link(kind: str) -> None:
     )
     assert AccessLogPrivacy().filter(record)
     assert record.getMessage() == f'- - "POST /alerts/{kind}/[token] HTTP/1.1" 200'
+
+
+@pytest.mark.parametrize(
+    ("path", "logged"),
+    [
+        ("/shared/{t}", "/shared/[token]"),
+        ("/shared/{t}/revoke", "/shared/[token]/revoke"),
+        ("/shared/{t}/manage/{s}", "/shared/[token]/manage/[secret]"),
+    ],
+)
+def test_access_log_lines_lose_the_token_and_secret_of_a_share(path: str, logged: str) -> None:
+    token, secret = "Abc_-" + "t" * 27, "Sec-_" + "s" * 27
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("203.0.113.7:5123", "GET", path.format(t=token, s=secret), "1.1", 200),
+        None,
+    )
+    assert AccessLogPrivacy().filter(record)
+    assert record.getMessage() == f'- - "GET {logged} HTTP/1.1" 200'
