@@ -13,7 +13,7 @@ PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --g
 	--allow-unsafe --all-build-deps --strip-extras --no-emit-index-url --no-emit-find-links
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock run test lint format migrate demo-data bench bench-burst bench-alerts clean
+.PHONY: help install lock run test lint format migrate demo-data bench bench-burst bench-alerts bench-notes clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -71,6 +71,9 @@ bench-burst: $(STAMP) ## Simultaneous contact-form submissions against real serv
 
 bench-alerts: $(STAMP) ## 100,000 alerts x 1,000 new studies, SQLite and PostgreSQL (needs PostgreSQL)
 	$(BIN)/python -m bench.alerts_digest --write-docs
+
+bench-notes: $(STAMP) ## 40 shared-notes links opened at once: time and memory of one server
+	$(BIN)/python -m bench.shared_notes --write-docs
 
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) var

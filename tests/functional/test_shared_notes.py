@@ -598,3 +598,18 @@ class _SharedOnce:
 
 
 SHARED_ONCE = _SharedOnce()
+
+
+def test_a_study_without_criteria_lines_still_takes_a_note_and_shares_it(
+    client: TestClient, session: Session
+) -> None:
+    study = f.study(criteria="")
+    load(session, study)
+    nct = str(study["protocolSection"]["identificationModule"]["nctId"])
+    page = client.get(f"/studies/{nct}/notes")
+    assert "does not spell out its criteria line by line" in page.text
+    assert 'name="answer-' not in page.text
+    token, _ = shared(client, nct, **{"answer-1": "", "answer-2": "", "answer-4": ""})
+    opened = open_share(client, token)
+    assert SECRET_NOTE in opened.text
+    assert "The study's criteria and the answers" not in opened.text
