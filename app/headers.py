@@ -50,6 +50,15 @@ def _add(headers: MutableHeaders, path: str, *, production: bool) -> None:
         headers["X-Robots-Tag"] = "noindex, nofollow"
 
 
+def private(response: Response) -> Response:
+    """A page that shows personal data or carries a secret link outside PRIVATE_PATHS (or
+    whose links must not leak): never cached, never indexed, no Referer to other pages."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
 def apply(request: Request, response: Response) -> Response:
     """Add the headers to `response` (kept where a route set its own) and return it."""
     production = request.app.state.settings.env == "production"

@@ -24,6 +24,7 @@ from sqlalchemy import JSON, String, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from starlette.requests import Request
 
 from app.db import Base, UTCDateTime
 
@@ -62,6 +63,12 @@ class Held:
 
     limit: Limit
     row: RateLimitRow
+
+
+def client_address(request: Request) -> str:
+    """The client's address as the server sees it: behind a proxy named in
+    FORWARDED_ALLOW_IPS, the one it forwarded. Limits key it by a keyed hash only."""
+    return request.client.host if request.client else "unknown"
 
 
 def hold(session: Session, limit: Limit, key: str, *, now: dt.datetime) -> Held:

@@ -80,10 +80,6 @@ def audit(
     session.add(AuditEvent(at=now, actor=actor, action=action, target=target, details=details))
 
 
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 UNKNOWN_ACCOUNT = "(no such account)"
 ACCOUNT_LIMIT = ratelimit.Limit("login-account", MAX_FAILURES_PER_ACCOUNT, THROTTLE_WINDOW)
 ADDRESS_LIMIT = ratelimit.Limit("login-address", MAX_FAILURES_PER_ADDRESS, THROTTLE_WINDOW)

@@ -15,13 +15,12 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
-from app import csrf
+from app import csrf, ratelimit
 from app.addresses import address_key, mail_address
 from app.admin.auth import (
     Admin,
     audit,
     check_login,
-    client_address,
     current_admin,
     end_session,
     password_matches,
@@ -80,7 +79,7 @@ def login(
     if csrf.failed(request):
         context = {"next": safe_next(next), "error": LOGIN_EXPIRED, "email": email}
         return render(request, "admin/login.html", context, status_code=403)
-    when, address = now(), client_address(request)
+    when, address = now(), ratelimit.client_address(request)
     with write_transaction(session):
         check = check_login(session, email=email, address=address, now=when)
     ok = password_matches(check, password)

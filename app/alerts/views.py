@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app import csrf, ratelimit
+from app import csrf, headers, ratelimit
 from app.alerts.consent import CONSENT_VERSION, PAGES, wording
 from app.alerts.forms import FIELDS, validate_alert_form
 from app.alerts.models import Alert
@@ -46,13 +46,6 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _no_store(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    # Links with tokens must not leak to other sites through the Referer header.
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
-
-
 def _form_page(
     request: Request,
     values: dict[str, str],
@@ -77,7 +70,7 @@ def _form_page(
     csrf.set_cookie(request, response, nonce)
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
-    return _no_store(response)
+    return headers.private(response)
 
 
 @router.get("/alerts", response_class=HTMLResponse)
@@ -135,13 +128,13 @@ def submit_alert(
 
 @router.get("/alerts/check-email", response_class=HTMLResponse)
 def alerts_check_email(request: Request) -> Response:
-    return _no_store(render(request, "alerts/check_email.html", {"kind": "confirm"}))
+    return headers.private(render(request, "alerts/check_email.html", {"kind": "confirm"}))
 
 
 def _link_problem(request: Request, problem: LinkProblem, what: str) -> Response:
     status = 410 if problem.gone else 404
     context = {"gone": problem.gone, "what": what}
-    return _no_store(render(request, "alerts/link_problem.html", context, status_code=status))
+    return headers.private(render(request, "alerts/link_problem.html", context, status_code=status))
 
 
 def _with_csrf(
@@ -150,7 +143,7 @@ def _with_csrf(
     token, nonce = csrf.issue_token(request)
     response = render(request, name, {**context, "csrf_token": token}, status_code)
     csrf.set_cookie(request, response, nonce)
-    return _no_store(response)
+    return headers.private(response)
 
 
 @router.get("/alerts/confirm/{token}", response_class=HTMLResponse)
@@ -175,7 +168,7 @@ def alert_confirm(request: Request, token: str, session: DbSession) -> Response:
     except LinkProblem as problem:
         return _link_problem(request, problem, "confirm")
     context = {"summary": summary, "manage_token": manage_token}
-    return _no_store(render(request, "alerts/confirmed.html", context))
+    return headers.private(render(request, "alerts/confirmed.html", context))
 
 
 @router.get("/alerts/unsubscribe/{token}", response_class=HTMLResponse)
@@ -186,7 +179,7 @@ def alert_unsubscribe_page(request: Request, token: str, session: DbSession) -> 
         return _link_problem(request, problem, "unsubscribe")
     summaries = [AlertSearch.from_dict(a.search).summary() for a in found.alerts]
     context = {"summaries": summaries, "token": token}
-    return _no_store(render(request, "alerts/unsubscribe.html", context))
+    return headers.private(render(request, "alerts/unsubscribe.html", context))
 
 
 @router.post("/alerts/unsubscribe/{token}", response_class=HTMLResponse)
@@ -199,7 +192,7 @@ def alert_unsubscribe_post(request: Request, token: str, session: DbSession) -> 
         return _link_problem(request, problem, "unsubscribe")
     if removed == 0:
         return _link_problem(request, LinkProblem(gone=False), "unsubscribe")
-    return _no_store(render(request, "alerts/unsubscribed.html", {"removed": removed}))
+    return headers.private(render(request, "alerts/unsubscribed.html", {"removed": removed}))
 
 
 @router.get("/alerts/manage", response_class=HTMLResponse)
@@ -233,7 +226,7 @@ def alerts_manage_send(
             request_manage_link(session, cleaned, settings=request.app.state.settings, now=_now())
     except ratelimit.RateLimited:
         pass  # the same answer: saying "too many" would tell that the address has alerts
-    return _no_store(render(request, "alerts/check_email.html", {"kind": "manage"}))
+    return headers.private(render(request, "alerts/check_email.html", {"kind": "manage"}))
 
 
 @router.get("/alerts/manage/{token}", response_class=HTMLResponse)

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app import csrf, ratelimit
+from app import csrf, headers, ratelimit
 from app.contact.forms import Problem, clean_email
 from app.crypto import WrongPasscode
 from app.db import DATABASE_UNAVAILABLE, release, write_transaction
@@ -80,17 +80,6 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _private(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 async def _form_fields(request: Request) -> dict[str, str]:
     form = await request.form()
     return {k: v for k, v in form.items() if isinstance(v, str)}
@@ -136,7 +125,7 @@ def _notes_page(
     csrf.set_cookie(request, response, nonce)
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
-    return _private(response)
+    return headers.private(response)
 
 
 @router.get("/studies/{nct_id}/notes", response_class=HTMLResponse)
@@ -192,7 +181,7 @@ def notes_submit(request: Request, nct_id: str, data: Posted, session: DbSession
         errors["form"] = "There is nothing to share yet: answer a line or write a note first."
     if errors or days is None:
         return again(errors, 422)
-    settings, now = request.app.state.settings, _now()
+    settings, now, client = request.app.state.settings, _now(), ratelimit.client_address(request)
     prepared = prepare_share(
         bundle(study, sheet, notes, now=now),
         passcode=passcodes.normalise(passcode),
@@ -203,7 +192,13 @@ def notes_submit(request: Request, nct_id: str, data: Posted, session: DbSession
     )
     try:
         with write_transaction(session):
-            store_share(session, prepared, client=_client(request), settings=settings, now=now)
+            store_share(
+                session,
+                prepared,
+                client=ratelimit.client_address(request),
+                settings=settings,
+                now=now,
+            )
     except ratelimit.RateLimited as limited:
         return again({"form": RATE_LIMIT_MESSAGE}, 429, limited.retry_after)
     except DATABASE_UNAVAILABLE as exc:
@@ -215,11 +210,11 @@ def notes_submit(request: Request, nct_id: str, data: Posted, session: DbSession
 
 
 def _gone_page(request: Request, why: str) -> Response:
-    return _private(render(request, "notes/gone.html", {"why": why}, status_code=410))
+    return headers.private(render(request, "notes/gone.html", {"why": why}, status_code=410))
 
 
 def _not_found(request: Request) -> Response:
-    return _private(render(request, "errors/404.html", {}, status_code=404))
+    return headers.private(render(request, "errors/404.html", {}, status_code=404))
 
 
 @router.get("/shared/{token}/manage/{secret}", response_class=HTMLResponse)
@@ -239,7 +234,7 @@ def shared_manage(request: Request, token: str, secret: str, session: DbSession)
     }
     response = render(request, "notes/manage.html", context)
     csrf.set_cookie(request, response, nonce)
-    return _private(response)
+    return headers.private(response)
 
 
 @router.post("/shared/{token}/revoke", response_class=HTMLResponse)
@@ -253,7 +248,7 @@ def shared_revoke(request: Request, token: str, data: Posted, session: DbSession
             changed = revoke(share, secret, now=_now())
         except WrongSecret:
             response = render(request, "notes/wrong_secret.html", {}, status_code=403)
-            return _private(response)
+            return headers.private(response)
     if changed:
         log.info("a share link was revoked")
     url = request.url_for("shared_manage", token=token, secret=secret)
@@ -274,7 +269,7 @@ def _open_page(
     csrf.set_cookie(request, response, nonce)
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
-    return _private(response)
+    return headers.private(response)
 
 
 def _locked_page(request: Request, locked: Locked) -> Response:
@@ -348,4 +343,4 @@ def shared_show(request: Request, token: str, data: Posted, session: DbSession) 
         "expires_at": share.expires_at,
         "max_tries": MAX_TRIES,
     }
-    return _private(render(request, "notes/shared.html", context))
+    return headers.private(render(request, "notes/shared.html", context))
