@@ -192,13 +192,7 @@ def notes_submit(request: Request, nct_id: str, data: Posted, session: DbSession
     )
     try:
         with write_transaction(session):
-            store_share(
-                session,
-                prepared,
-                client=ratelimit.client_address(request),
-                settings=settings,
-                now=now,
-            )
+            store_share(session, prepared, client=client, settings=settings, now=now)
     except ratelimit.RateLimited as limited:
         return again({"form": RATE_LIMIT_MESSAGE}, 429, limited.retry_after)
     except DATABASE_UNAVAILABLE as exc:
