@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import WCAG, screenshot
+from tests.smtp_server import SmtpSink
 
 pytestmark = pytest.mark.browser
 
@@ -152,3 +153,36 @@ def test_wrong_passcodes_pause_the_link_even_for_the_right_one(
     assert other.locator(".shared-notes").count() == 0
     audit(other, axe_script, "shared-paused-phone")
     stranger.close()
+
+
+def test_the_answers_travel_with_a_contact_request_when_the_box_is_ticked(
+    chromium: Any, live_server: str, smtp: SmtpSink
+) -> None:
+    smtp.clear()
+    context = chromium.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(live_server + STUDY + "/notes")
+    page.locator("#answer-1-yes").check()
+    page.locator("#answer-2-unsure").check()
+    page.get_by_role("button", name="Get in touch, taking my answers along").click()
+    page.wait_for_url(f"**{STUDY}/contact")
+    include = page.get_by_label("Also send my answers to the study's criteria (2 lines)")
+    assert not include.is_checked()  # off by default
+    page.get_by_label("Lakeside Clinic").check()
+    page.get_by_label("First name").fill("Noor")
+    page.get_by_label("Last name").fill("Example")
+    page.get_by_label("Email address").fill("noor.answers@example.com")
+    page.get_by_label("Phone number").fill("(202) 456-1111")
+    page.get_by_label("I agree that TrialFinder may share these details").check()
+    include.check()
+    page.get_by_role("button", name="Send my details to the study team").click()
+    page.wait_for_url("**/contact/requests/*")
+    received = smtp.wait_for(2, timeout=15)
+    (site,) = [m for m in received if m.rcpt_tos == ["dana@example.org"]]
+    body = site.message.get_body(preferencelist=("plain",))
+    assert body is not None
+    text = body.get_content()
+    assert "- Yes: Adults" in text
+    assert "- Not sure: Pregnancy" in text
+    assert '"Not sure" never excludes anyone' in text
+    context.close()
