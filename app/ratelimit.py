@@ -85,6 +85,23 @@ def hold(session: Session, limit: Limit, key: str, *, now: dt.datetime) -> Held:
     return Held(limit, row)
 
 
+def peek(session: Session, limit: Limit, key: str, *, now: dt.datetime) -> int | None:
+    """Seconds to wait if `key` has used up `limit` now, else None; locks and counts nothing.
+
+    For a caller about to do costly work (a passcode derivation) before its writing
+    transaction: a client already over the limit is turned away before that work. `spend`
+    still decides, under the lock.
+    """
+    row = session.get(RateLimitRow, (limit.scope, key))
+    if row is None:
+        return None
+    start = (now - limit.window).timestamp()
+    recent = [t for t in row.uses if t > start]
+    if len(recent) < limit.times:
+        return None
+    return max(1, math.ceil(min(recent[-limit.times] - start, limit.window.total_seconds())))
+
+
 def refund(held: Held, *, at: dt.datetime) -> None:
     """Take back the use counted at `at` (it turned out not to count: a login succeeded)."""
     stamp = at.timestamp()

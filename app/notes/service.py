@@ -150,6 +150,18 @@ def prepare_share(
     return Prepared(share, token, secret, letter, recipient)
 
 
+def over_limit(
+    session: Session, *, client: str, email_to: str | None, now: dt.datetime
+) -> int | None:
+    """Seconds to wait when this client (or recipient) is already over a limit, checked
+    before the passcode is derived: a refused client costs no Argon2. None: go ahead."""
+    checks = [(SHARE_LIMIT, client_key(client))]
+    if email_to:
+        checks += [(EMAIL_LIMIT, client_key(client)), (RECIPIENT_LIMIT, address_key(email_to))]
+    waits = [ratelimit.peek(session, limit, key, now=now) for limit, key in checks]
+    return max((wait for wait in waits if wait is not None), default=None)
+
+
 def store_share(
     session: Session, prepared: Prepared, *, client: str, settings: Settings, now: dt.datetime
 ) -> Share:

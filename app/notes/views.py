@@ -36,6 +36,7 @@ from app.notes.service import (
     ended,
     find,
     open_notes,
+    over_limit,
     owns,
     prepare_share,
     reserve_try,
@@ -148,7 +149,7 @@ def notes_submit(request: Request, nct_id: str, data: Posted, session: DbSession
     """`action=review` shows the summary again and stores nothing; `action=share` shares."""
     study = study_or_404(session, nct_id)
     sheet = checklist(study)
-    release(session)  # no connection held while the passcode is derived (Argon2 is slow)
+    release(session)  # nothing held while the address is checked (DNS) or Argon2 runs
     notes, errors = read_notes(data, sheet)
     values = {k: data.get(k, "")[:300] for k in ("passcode", "expires_days", "email_to")}
 
@@ -182,6 +183,10 @@ def notes_submit(request: Request, nct_id: str, data: Posted, session: DbSession
     if errors or days is None:
         return again(errors, 422)
     settings, now, client = request.app.state.settings, _now(), ratelimit.client_address(request)
+    wait = over_limit(session, client=client, email_to=email_to, now=now)  # a short read
+    release(session)
+    if wait is not None:
+        return again({"form": RATE_LIMIT_MESSAGE}, 429, wait)
     prepared = prepare_share(
         bundle(study, sheet, notes, now=now),
         passcode=passcodes.normalise(passcode),

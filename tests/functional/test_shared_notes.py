@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.main import create_app
+from app.notes import service
 from app.notes import views as notes_views
 from app.notes.models import Share
-from app.notes.service import LOCKED_FOR, SHARE_LIMIT
+from app.notes.service import LOCKED_FOR, RECIPIENT_LIMIT, SHARE_LIMIT
 from app.outbox.email.senders import MemorySender
 from app.outbox.models import OutboxMessage
 from app.outbox.worker import Worker
@@ -304,15 +305,38 @@ def test_nothing_to_share_is_said_plainly(
 
 
 def test_sharing_is_limited_per_client_address(
-    client: TestClient, session: Session, nct_id: str
+    client: TestClient, session: Session, nct_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for _ in range(SHARE_LIMIT.times):
         assert share(client, nct_id).status_code == 303
+    # Over the limit, the passcode is not even derived: Argon2 is what the limit protects.
+    derived: list[bytes] = []
+
+    def seal(plain: bytes, passcode: str, *, context: bytes) -> str:
+        derived.append(plain)
+        return "sealed"
+
+    monkeypatch.setattr(service, "seal", seal)
     refused = share(client, nct_id)
     assert refused.status_code == 429
     assert int(refused.headers["retry-after"]) > 0
     assert "Nothing was shared" in refused.text
+    assert derived == []
     assert len(shares(session)) == SHARE_LIMIT.times
+
+
+def test_emailed_links_are_limited_per_recipient(
+    client: TestClient, session: Session, nct_id: str
+) -> None:
+    for n in range(RECIPIENT_LIMIT.times):
+        answer = share(client, nct_id, email_to=DOCTOR.upper() if n else DOCTOR)
+        assert answer.status_code == 303
+    refused = share(client, nct_id, email_to=DOCTOR)
+    assert refused.status_code == 429
+    assert share(client, nct_id, email_to="another.doctor@example.org").status_code == 303
+    session.expire_all()
+    sent = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "shared_notes"))
+    assert len(list(sent)) == RECIPIENT_LIMIT.times + 1
 
 
 @pytest.mark.parametrize(
