@@ -204,12 +204,29 @@ ARGON2_PASSES = 3
 ARGON2_LANES = 1
 _SEALED_PREFIX = "argon2id-aesgcm"
 # Each derivation holds 64 MiB and a core for a moment: at most two run at once per process,
-# so a burst of attempts queues instead of exhausting the memory of a small server.
-_derivations = threading.BoundedSemaphore(2)
+# so a burst queues instead of exhausting a small server's memory, and at most half the web
+# threads (8 by default; `limit_derivations`) are admitted, running or queued, so a burst
+# cannot tie up every web thread while the rest of the site waits: the next one is told to
+# come back (Busy) at once.
+DERIVATIONS_RUNNING = 2
+DERIVATIONS_ADMITTED = 8
+_running = threading.BoundedSemaphore(DERIVATIONS_RUNNING)
+_admitted = threading.BoundedSemaphore(DERIVATIONS_ADMITTED)
+
+
+def limit_derivations(web_threads: int) -> None:
+    """Admit at most half of `web_threads` derivations (at least two): the app calls this
+    with its thread count at start, before any request."""
+    global _admitted
+    _admitted = threading.BoundedSemaphore(max(DERIVATIONS_RUNNING, web_threads // 2))
 
 
 class WrongPasscode(Exception):
     """The passcode does not open this sealed value (or the value is damaged)."""
+
+
+class Busy(Exception):
+    """Too many passcode derivations are running or queued in this process: try again soon."""
 
 
 def _b64(raw: bytes) -> str:
@@ -222,15 +239,21 @@ def _unb64(text: str) -> bytes:
 
 def _derive(passcode: str, salt: bytes, memory: int, passes: int, lanes: int) -> bytes:
     kdf = Argon2id(salt=salt, length=32, iterations=passes, lanes=lanes, memory_cost=memory)
-    with _derivations:
-        return kdf.derive(passcode.encode("utf-8"))
+    if not _admitted.acquire(blocking=False):
+        raise Busy
+    try:
+        with _running:
+            return kdf.derive(passcode.encode("utf-8"))
+    finally:
+        _admitted.release()
 
 
 def seal(plain: bytes, passcode: str, *, context: bytes) -> str:
     """`plain` encrypted under a key derived from `passcode`, as one line of text.
 
     `context` (the share's own key) is authenticated but not stored: a sealed value moved to
-    another share does not open there.
+    another share does not open there. Raises Busy when the process has no room for another
+    derivation now.
     """
     salt, nonce = os.urandom(16), os.urandom(12)
     key = _derive(passcode, salt, ARGON2_MEMORY_KIB, ARGON2_PASSES, ARGON2_LANES)
@@ -240,7 +263,8 @@ def seal(plain: bytes, passcode: str, *, context: bytes) -> str:
 
 
 def unseal(text: str, passcode: str, *, context: bytes) -> bytes:
-    """What `seal` sealed; WrongPasscode when this passcode (or context) does not open it."""
+    """What `seal` sealed; WrongPasscode when this passcode (or context) does not open it,
+    Busy when the process has no room for another derivation now (nothing was checked)."""
     try:
         prefix, params, salt, nonce, sealed = text.split("$")
         cost = dict(part.split("=", 1) for part in params.split(","))

@@ -49,6 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     # Refuses to start with missing or malformed keys; the lifespan checks they open the data.
     keys = crypto.install(settings.vault())
+    # Passcode derivations may hold at most half the request threads (app/crypto.py).
+    crypto.limit_derivations(settings.web_threads)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

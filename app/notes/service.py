@@ -3,9 +3,9 @@
 The rules, in one place:
 - A share is sealed with the patient's passcode (app/crypto.py `seal`) before any
   transaction: Argon2 is slow, and no write lock is held while it runs.
-- Per client address at most `SHARE_LIMIT` shares, and `EMAIL_LIMIT` emailed links; per
-  recipient address at most `RECIPIENT_LIMIT` emailed links. Argon2 is costly, and emailed
-  links must not make TrialFinder a relay.
+- Per client address at most `SHARE_LIMIT` shares, `EMAIL_LIMIT` emailed links and
+  `OPEN_LIMIT` passcode checks; per recipient address at most `RECIPIENT_LIMIT` emailed
+  links. Argon2 is costly, and emailed links must not make TrialFinder a relay.
 - Opening: a try is counted before the passcode is checked, under the share row's lock
   (`SELECT … FOR UPDATE`; on SQLite the write lock), so processes running side by side
   cannot check more than `MAX_TRIES` passcodes in `TRY_WINDOW` between them. A right
@@ -45,6 +45,9 @@ from app.studies.models import Study
 SHARE_LIMIT = ratelimit.Limit("share-client", times=10, window=dt.timedelta(hours=1))
 EMAIL_LIMIT = ratelimit.Limit("share-email-client", times=5, window=dt.timedelta(days=1))
 RECIPIENT_LIMIT = ratelimit.Limit("share-recipient", times=3, window=dt.timedelta(days=1))
+# Right passcodes are not limited per link, so each client address may have at most this
+# many passcodes checked (each one an Argon2 derivation), whatever the links.
+OPEN_LIMIT = ratelimit.Limit("share-open-client", times=60, window=dt.timedelta(minutes=15))
 LIMITS_TEXT = (
     "From one connection you can share up to 10 times an hour and email up to 5 links a day; "
     "one address receives at most 3 links a day."
@@ -234,6 +237,19 @@ def reserve_try(share: Share, now: dt.datetime) -> float:
     return stamp
 
 
+def count_open(session: Session, *, client: str, now: dt.datetime) -> None:
+    """Count one passcode check for this client address; ratelimit.RateLimited when over."""
+    ratelimit.spend(ratelimit.hold(session, OPEN_LIMIT, client_key(client), now=now), now=now)
+
+
+def cancel_try(share: Share, stamp: float) -> None:
+    """Take back a try whose passcode was never checked (the process was busy)."""
+    failures = list(share.failures)
+    if stamp in failures:
+        failures.remove(stamp)
+    share.failures = failures
+
+
 def settle_try(share: Share, stamp: float, *, right: bool, now: dt.datetime) -> int:
     """Record how the try went (the caller holds the row's lock again).
 
@@ -241,10 +257,7 @@ def settle_try(share: Share, stamp: float, *, right: bool, now: dt.datetime) -> 
     MAX_TRIES locks the link for LOCKED_FOR. Returns the tries left.
     """
     if right:
-        failures = list(share.failures)
-        if stamp in failures:
-            failures.remove(stamp)
-        share.failures = failures
+        cancel_try(share, stamp)
         share.opened += 1
         return MAX_TRIES - len(_recent(share, now))
     left = MAX_TRIES - len(_recent(share, now))

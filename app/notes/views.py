@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app import csrf, headers, ratelimit
 from app.contact.forms import Problem, clean_email
-from app.crypto import WrongPasscode
+from app.crypto import Busy, WrongPasscode
 from app.db import DATABASE_UNAVAILABLE, release, write_transaction
 from app.deps import DbSession
 from app.errors import RETRY_AFTER_SECONDS
@@ -32,7 +32,9 @@ from app.notes.service import (
     Locked,
     WrongSecret,
     bundle,
+    cancel_try,
     check_locked,
+    count_open,
     ended,
     find,
     open_notes,
@@ -73,6 +75,14 @@ WRONG_PASSCODE = (
 LOCKED_MESSAGE = (
     "Too many wrong passcodes were tried for this link. It is paused for 15 minutes: "
     "please try again later with the passcode from the person who shared it."
+)
+BUSY_MESSAGE = (
+    "Many people are opening or sharing notes right now. Nothing was lost: please press the "
+    "button again in a few seconds."
+)
+BUSY_RETRY_SECONDS = 5
+CLIENT_LIMIT_MESSAGE = (
+    "Many passcodes were tried from your connection in the last 15 minutes. Please try again later."
 )
 DAYS_MESSAGE = f"Choose how many days the link works: a whole number from {MIN_DAYS} to {MAX_DAYS}."
 
@@ -187,14 +197,17 @@ def notes_submit(request: Request, nct_id: str, data: Posted, session: DbSession
     release(session)
     if wait is not None:
         return again({"form": RATE_LIMIT_MESSAGE}, 429, wait)
-    prepared = prepare_share(
-        bundle(study, sheet, notes, now=now),
-        passcode=passcodes.normalise(passcode),
-        days=days,
-        email_to=email_to,
-        settings=settings,
-        now=now,
-    )
+    try:
+        prepared = prepare_share(
+            bundle(study, sheet, notes, now=now),
+            passcode=passcodes.normalise(passcode),
+            days=days,
+            email_to=email_to,
+            settings=settings,
+            now=now,
+        )
+    except Busy:
+        return again({"form": BUSY_MESSAGE}, 503, BUSY_RETRY_SECONDS)
     try:
         with write_transaction(session):
             store_share(session, prepared, client=client, settings=settings, now=now)
@@ -314,15 +327,30 @@ def shared_show(request: Request, token: str, data: Posted, session: DbSession) 
         if why:
             return _gone_page(request, why)
         try:
+            check_locked(share, now)
+            count_open(session, client=ratelimit.client_address(request), now=now)
             stamp = reserve_try(share, now)
         except Locked as locked:
             return _locked_page(request, locked)
+        except ratelimit.RateLimited as limited:
+            return _open_page(
+                request, message=CLIENT_LIMIT_MESSAGE, status_code=429,
+                retry_after=limited.retry_after,
+            )  # fmt: skip
         sealed, share_id = share.sealed, share.id
     content: dict[str, Any] | None
     try:
         content = open_notes(sealed or "", token, passcode)
     except WrongPasscode:
         content = None
+    except Busy:
+        with write_transaction(session):
+            share = session.get(Share, share_id, with_for_update=True, populate_existing=True)
+            if share is not None:
+                cancel_try(share, stamp)
+        return _open_page(
+            request, message=BUSY_MESSAGE, status_code=503, retry_after=BUSY_RETRY_SECONDS
+        )
     later = _now()
     with write_transaction(session):
         share = session.get(Share, share_id, with_for_update=True, populate_existing=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -16,12 +17,13 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import crypto, ratelimit
 from app.config import Settings
 from app.main import create_app
 from app.notes import service
 from app.notes import views as notes_views
 from app.notes.models import Share
-from app.notes.service import LOCKED_FOR, RECIPIENT_LIMIT, SHARE_LIMIT
+from app.notes.service import LOCKED_FOR, MAX_TRIES, OPEN_LIMIT, RECIPIENT_LIMIT, SHARE_LIMIT
 from app.outbox.email.senders import MemorySender
 from app.outbox.models import OutboxMessage
 from app.outbox.worker import Worker
@@ -217,6 +219,41 @@ def test_right_passcodes_do_not_use_up_tries(client: TestClient, nct_id: str) ->
     for _ in range(8):
         assert open_share(client, token).status_code == 200
     assert open_share(client, token, "wrong one!").status_code == 403
+
+
+def test_a_busy_server_asks_to_try_again_and_counts_no_try(
+    client: TestClient, session: Session, nct_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token, _ = shared(client, nct_id)
+    full = threading.BoundedSemaphore(1)
+    full.acquire()
+    monkeypatch.setattr(crypto, "_admitted", full)
+    for _ in range(MAX_TRIES + 1):
+        busy = open_share(client, token)
+        assert busy.status_code == 503
+        assert busy.headers["retry-after"] == "5"
+        assert "please press the button again in a few seconds" in busy.text
+    refused = share(client, nct_id)
+    assert refused.status_code == 503
+    assert "Nothing was lost" in refused.text
+    assert len(shares(session)) == 1
+    full.release()
+    assert open_share(client, token).status_code == 200  # no try was used up
+
+
+def test_passcode_checks_are_limited_per_client_address(
+    client: TestClient, nct_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token, _ = shared(client, nct_id)
+    monkeypatch.setattr(
+        service, "OPEN_LIMIT", ratelimit.Limit("share-open-client", 3, OPEN_LIMIT.window)
+    )
+    for _ in range(3):
+        assert open_share(client, token).status_code == 200
+    refused = open_share(client, token)
+    assert refused.status_code == 429
+    assert "Many passcodes were tried from your connection" in refused.text
+    assert int(refused.headers["retry-after"]) > 0
 
 
 def test_revoke_needs_the_secret_and_then_the_link_is_gone(

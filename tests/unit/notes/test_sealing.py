@@ -3,12 +3,24 @@ rules (app/notes/passcodes.py)."""
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from app.crypto import ARGON2_LANES, ARGON2_MEMORY_KIB, ARGON2_PASSES, WrongPasscode, seal, unseal
+from app import crypto
+from app.crypto import (
+    ARGON2_LANES,
+    ARGON2_MEMORY_KIB,
+    ARGON2_PASSES,
+    DERIVATIONS_ADMITTED,
+    Busy,
+    WrongPasscode,
+    seal,
+    unseal,
+)
 from app.notes import passcodes
 
 NOTES = b"My note: ask about the travel costs"
@@ -55,23 +67,41 @@ def test_a_flipped_byte_does_not_open() -> None:
         unseal(flipped, "same passcode", context=b"c")
 
 
-def test_many_derivations_at_once_all_finish() -> None:
+def test_many_derivations_at_once_all_finish_or_are_turned_away() -> None:
     """Twenty passcode checks at the same moment (one link tried from many places) end in
-    seconds: none waits for ever (Argon2 lanes in OpenSSL threads once hung here)."""
+    seconds: those admitted are checked, the rest are told at once to come back (Busy);
+    none waits for ever (Argon2 lanes in OpenSSL threads once hung here)."""
     sealed = seal(NOTES, "right passcode", context=b"c")
 
-    def attempt(n: int) -> bool:
+    def attempt(n: int) -> str:
         try:
             unseal(sealed, "right passcode" if n % 2 else "wrong passcode", context=b"c")
         except WrongPasscode:
-            return False
-        return True
+            return "wrong" if n % 2 == 0 else "ERROR: a right passcode refused"
+        except Busy:
+            return "busy"
+        return "right" if n % 2 else "ERROR: a wrong passcode accepted"
 
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=20) as pool:
-        results = list(pool.map(attempt, range(20), timeout=60))
-    assert results == [n % 2 == 1 for n in range(20)]
+        results = Counter(pool.map(attempt, range(20), timeout=60))
+    assert set(results) <= {"right", "wrong", "busy"}, results
+    assert results["right"] + results["wrong"] >= DERIVATIONS_ADMITTED
     assert time.monotonic() - started < 60
+
+
+def test_a_full_process_turns_a_derivation_away_without_waiting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    full = threading.BoundedSemaphore(1)
+    full.acquire()
+    monkeypatch.setattr(crypto, "_admitted", full)
+    started = time.monotonic()
+    with pytest.raises(Busy):
+        seal(NOTES, "any passcode", context=b"c")
+    assert time.monotonic() - started < 1
+    full.release()
+    assert unseal(seal(NOTES, "any passcode", context=b"c"), "any passcode", context=b"c")
 
 
 def test_generated_passcodes_are_four_plain_words() -> None:
@@ -99,3 +129,15 @@ def test_generated_passcodes_are_four_plain_words() -> None:
 )
 def test_passcode_rules(passcode: str, problem: str | None) -> None:
     assert passcodes.problem(passcode) == problem
+
+
+@pytest.mark.parametrize(("threads", "admitted"), [(16, 8), (40, 20), (3, 2), (1, 2)])
+def test_derivations_admitted_are_half_the_web_threads(
+    monkeypatch: pytest.MonkeyPatch, threads: int, admitted: int
+) -> None:
+    monkeypatch.setattr(crypto, "_admitted", crypto._admitted)  # restored afterwards
+    crypto.limit_derivations(threads)
+    taken = 0
+    while crypto._admitted.acquire(blocking=False):
+        taken += 1
+    assert taken == admitted
