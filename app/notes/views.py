@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -252,15 +254,18 @@ def shared_manage(request: Request, token: str, secret: str, session: DbSession)
 @router.post("/shared/{token}/revoke", response_class=HTMLResponse)
 def shared_revoke(request: Request, token: str, data: Posted, session: DbSession) -> Response:
     secret = data.get("secret", "")
+    changed, wrong = False, False  # pages are rendered after the write lock is let go
     with write_transaction(session):
         share = find(session, token, lock=True)
-        if share is None:
-            return _not_found(request)
-        try:
-            changed = revoke(share, secret, now=_now())
-        except WrongSecret:
-            response = render(request, "notes/wrong_secret.html", {}, status_code=403)
-            return headers.private(response)
+        if share is not None:
+            try:
+                changed = revoke(share, secret, now=_now())
+            except WrongSecret:
+                wrong = True
+    if share is None:
+        return _not_found(request)
+    if wrong:
+        return headers.private(render(request, "notes/wrong_secret.html", {}, status_code=403))
     if changed:
         log.info("a share link was revoked")
     url = request.url_for("shared_manage", token=token, secret=secret)
@@ -319,25 +324,29 @@ def shared_show(request: Request, token: str, data: Posted, session: DbSession) 
     if not passcode:  # not a try: nothing to check
         return _open_page(request, message="Type the passcode you were given.", status_code=422)
     now = _now()
+    # Pages are rendered after the write lock is let go: the block only decides.
+    refusal: Callable[[], Response] | None = None
     with write_transaction(session):
         share = find(session, token, lock=True)
         if share is None:
-            return _not_found(request)
-        why = ended(share, now)
-        if why:
-            return _gone_page(request, why)
-        try:
-            check_locked(share, now)
-            count_open(session, client=ratelimit.client_address(request), now=now)
-            stamp = reserve_try(share, now)
-        except Locked as locked:
-            return _locked_page(request, locked)
-        except ratelimit.RateLimited as limited:
-            return _open_page(
-                request, message=CLIENT_LIMIT_MESSAGE, status_code=429,
-                retry_after=limited.retry_after,
-            )  # fmt: skip
-        sealed, share_id = share.sealed, share.id
+            refusal = partial(_not_found, request)
+        elif why := ended(share, now):
+            refusal = partial(_gone_page, request, why)
+        else:
+            try:
+                check_locked(share, now)
+                count_open(session, client=ratelimit.client_address(request), now=now)
+                stamp = reserve_try(share, now)
+            except Locked as locked:
+                refusal = partial(_locked_page, request, locked)
+            except ratelimit.RateLimited as limited:
+                refusal = partial(
+                    _open_page, request, message=CLIENT_LIMIT_MESSAGE, status_code=429,
+                    retry_after=limited.retry_after,
+                )  # fmt: skip
+            sealed, share_id = share.sealed, share.id
+    if refusal is not None:
+        return refusal()
     content: dict[str, Any] | None
     try:
         content = open_notes(sealed or "", token, passcode)
@@ -354,9 +363,9 @@ def shared_show(request: Request, token: str, data: Posted, session: DbSession) 
     later = _now()
     with write_transaction(session):
         share = session.get(Share, share_id, with_for_update=True, populate_existing=True)
-        if share is None:
-            return _not_found(request)
-        left = settle_try(share, stamp, right=content is not None, now=later)
+        left = settle_try(share, stamp, right=content is not None, now=later) if share else 0
+    if share is None:  # deleted meanwhile (the purge of an ended link)
+        return _not_found(request)
     if content is None:
         message = LOCKED_MESSAGE if left == 0 else WRONG_PASSCODE
         return _open_page(request, message=message, status_code=403, tries_left=left)
