@@ -185,6 +185,8 @@ def test_share_open_with_the_passcode_and_see_everything(
     for line in LINES:
         assert line in html
     assert '"Not sure" never rules anyone out' in html
+    day = stored.created_at
+    assert f"Shared {day.day} {day:%B %Y}" in html
 
 
 def test_a_wrong_passcode_is_403_and_five_lock_the_link_for_15_minutes(
