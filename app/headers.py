@@ -51,8 +51,8 @@ def _add(headers: MutableHeaders, path: str, *, production: bool) -> None:
 
 
 def private(response: Response) -> Response:
-    """A page that shows personal data or carries a secret link outside PRIVATE_PATHS (or
-    whose links must not leak): never cached, never indexed, no Referer to other pages."""
+    """For a page outside PRIVATE_PATHS that shows personal data or carries a secret link:
+    never cached, never indexed, and no Referer to the pages it links to."""
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     response.headers["Referrer-Policy"] = "no-referrer"

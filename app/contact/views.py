@@ -303,7 +303,7 @@ def submit_contact(
     if csrf.failed(request):
         return form_again({"form": csrf.FORM_AGAIN_MESSAGE, **result.errors}, 403)
     if data.get("handoff") == "notes":
-        # "Get in touch, with my answers" on the notes page: a new form that carries them.
+        # "Get in touch, taking my answers along" on the notes page: a new form carrying them.
         return _form_page(
             request, study, choices, origin=origin, place_note=place_note, values={},
             carried=carried,

@@ -89,3 +89,27 @@ def test_phones_are_shown_in_the_international_format(kind: type[ContactEmail]) 
     if kind is PatientCopy:
         assert "phone +1 312-555-0147" in email.text
         assert "phone +1 312-555-0147" in email.html
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_patient_copy_says_whether_the_answers_went_along(case: str) -> None:
+    sample = CASES[case]
+    copy = render_email(
+        PatientCopy(**{f.name: getattr(sample, f.name) for f in dataclasses.fields(SAMPLE)})
+    )
+    site = render_email(
+        SiteEmail(**{f.name: getattr(sample, f.name) for f in dataclasses.fields(SAMPLE)})
+    )
+    if sample.routing.address:
+        assert "went along with your details (2 lines)" in copy.text
+        assert "- Not sure: Pregnancy" in site.text
+    else:
+        assert "could not go along" in copy.text
+        assert "could not go along" in (copy.html or "")
+    without = dataclasses.replace(sample, answers=())
+    assert (
+        "answers to the study's criteria"
+        not in render_email(
+            PatientCopy(**{f.name: getattr(without, f.name) for f in dataclasses.fields(SAMPLE)})
+        ).text
+    )
