@@ -114,8 +114,8 @@ class ContactEmail(EmailContext):
             retention_days=180,
             access_url="https://trialfinder.example/requests/sample-token",
             answers=(
-                Answered("You may be able to join if", "Adults who can walk 100 metres", "Yes"),
-                Answered("You may not be able to join if", "Pregnancy", "Not sure"),
+                Answered("Inclusion criteria", "Adults who can walk 100 metres", "Yes"),
+                Answered("Exclusion criteria", "Pregnancy", "Not sure"),
             ),
         )
 

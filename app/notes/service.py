@@ -39,7 +39,7 @@ from app.notes.emails import SharedNotesEmail
 from app.notes.models import Share
 from app.outbox.email.rendering import render_email
 from app.outbox.queue import Letter, enqueue
-from app.studies.checklist import ANSWERS, SECTION_TITLES, Checklist, Heading, Notes
+from app.studies.checklist import ANSWERS, SECTION_NAMES, Checklist, Heading, Notes
 from app.studies.models import Study
 
 SHARE_LIMIT = ratelimit.Limit("share-client", times=10, window=dt.timedelta(hours=1))
@@ -79,7 +79,7 @@ def bundle(study: Study, sheet: Checklist, notes: Notes, *, now: dt.datetime) ->
     """
     entries: list[dict[str, Any]] = []
     for section, items in sheet.sections.items():
-        entries.append({"heading": SECTION_TITLES[section], "depth": 0, "section": True})
+        entries.append({"heading": SECTION_NAMES[section], "depth": 0, "section": True})
         for item in items:
             if isinstance(item, Heading):
                 entries.append({"heading": item.text, "depth": item.depth + 1})
@@ -294,6 +294,16 @@ def revoke(share: Share, secret: str, *, now: dt.datetime) -> bool:
     share.revoked_at = now
     share.sealed = None
     return True
+
+
+def wipe_expired(session: Session, share_id: int, *, now: dt.datetime) -> None:
+    """Wipe the notes of this link if it has expired (the daily purge does it for all)."""
+    session.execute(
+        update(Share)
+        .where(Share.id == share_id, Share.expires_at <= now)
+        .values(sealed=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def revoke_emailed_to(session: Session, email_key: str, *, now: dt.datetime) -> int:

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from app import csrf, headers, ratelimit
 from app.contact.forms import Problem, clean_email
@@ -28,6 +29,7 @@ from app.notes.models import Share
 from app.notes.service import (
     DEFAULT_DAYS,
     LIMITS_TEXT,
+    LOCKED_FOR,
     MAX_DAYS,
     MAX_TRIES,
     MIN_DAYS,
@@ -47,6 +49,7 @@ from app.notes.service import (
     revoke,
     settle_try,
     store_share,
+    wipe_expired,
 )
 from app.studies.checklist import (
     ANSWERS,
@@ -241,6 +244,9 @@ def shared_manage(request: Request, token: str, secret: str, session: DbSession)
     context = {
         "share": share,
         "ended": ended(share, _now()),
+        "paused_until": share.locked_until
+        if share.locked_until and share.locked_until > _now()
+        else None,
         "share_url": str(request.url_for("shared_open", token=token)),
         "token": token,
         "secret": secret,
@@ -279,9 +285,12 @@ def _open_page(
     status_code: int = 200,
     retry_after: int | None = None,
     tries_left: int | None = None,
+    paused: bool = False,
 ) -> Response:
     token, nonce = csrf.issue_token(request)
-    context = {"message": message, "csrf_token": token, "tries_left": tries_left}
+    context = {
+        "message": message, "csrf_token": token, "tries_left": tries_left, "paused": paused,
+    }  # fmt: skip
     response = render(request, "notes/open.html", context, status_code=status_code)
     csrf.set_cookie(request, response, nonce)
     if retry_after is not None:
@@ -291,25 +300,38 @@ def _open_page(
 
 def _locked_page(request: Request, locked: Locked) -> Response:
     return _open_page(
-        request, message=LOCKED_MESSAGE, status_code=429, retry_after=locked.retry_after
-    )
+        request, message=LOCKED_MESSAGE, status_code=429, retry_after=locked.retry_after,
+        paused=True,
+    )  # fmt: skip
 
 
 @router.get("/shared/{token}", response_class=HTMLResponse)
 def shared_open(request: Request, token: str, session: DbSession) -> Response:
     """Ask for the passcode (or say the link ended, or is paused after wrong passcodes)."""
+    return _link_state(request, session, token) or _open_page(request)
+
+
+def _link_state(request: Request, session: Session, token: str) -> Response | None:
+    """The page for a link that cannot be tried now (unknown, ended, paused); None if it can.
+
+    An expired link whose notes the daily purge has not wiped yet is wiped here, so that
+    "the notes were deleted" is true when the page says it.
+    """
     share = find(session, token)
     if share is None:
         return _not_found(request)
     now = _now()
     why = ended(share, now)
+    if why == "expired" and share.sealed is not None:
+        with write_transaction(session):
+            wipe_expired(session, share.id, now=now)
     if why:
         return _gone_page(request, why)
     try:
         check_locked(share, now)
     except Locked as locked:
         return _locked_page(request, locked)
-    return _open_page(request)
+    return None
 
 
 @router.post("/shared/{token}", response_class=HTMLResponse)
@@ -318,11 +340,13 @@ def shared_show(request: Request, token: str, data: Posted, session: DbSession) 
     """Check the passcode (one counted try) and show the notes."""
     if csrf.failed(request):
         return _open_page(request, message=csrf.FORM_AGAIN_MESSAGE, status_code=403)
+    passcode = passcodes.normalise(data.get("passcode", ""))[: passcodes.MAX_LENGTH]
+    if not passcode:  # not a try: nothing to check, unless the link cannot be tried at all
+        return _link_state(request, session, token) or _open_page(
+            request, message="Type the passcode you were given.", status_code=422
+        )
     if find(session, token) is None:
         return _not_found(request)
-    passcode = passcodes.normalise(data.get("passcode", ""))[: passcodes.MAX_LENGTH]
-    if not passcode:  # not a try: nothing to check
-        return _open_page(request, message="Type the passcode you were given.", status_code=422)
     now = _now()
     # Pages are rendered after the write lock is let go: the block only decides.
     refusal: Callable[[], Response] | None = None
@@ -331,6 +355,7 @@ def shared_show(request: Request, token: str, data: Posted, session: DbSession) 
         if share is None:
             refusal = partial(_not_found, request)
         elif why := ended(share, now):
+            share.sealed = None  # expired, not yet purged: wiped now, as the page says
             refusal = partial(_gone_page, request, why)
         else:
             try:
@@ -367,8 +392,12 @@ def shared_show(request: Request, token: str, data: Posted, session: DbSession) 
     if share is None:  # deleted meanwhile (the purge of an ended link)
         return _not_found(request)
     if content is None:
-        message = LOCKED_MESSAGE if left == 0 else WRONG_PASSCODE
-        return _open_page(request, message=message, status_code=403, tries_left=left)
+        if left == 0:  # this wrong passcode paused the link
+            return _open_page(
+                request, message=LOCKED_MESSAGE, status_code=403,
+                retry_after=int(LOCKED_FOR.total_seconds()), paused=True,
+            )  # fmt: skip
+        return _open_page(request, message=WRONG_PASSCODE, status_code=403, tries_left=left)
     study = load_study(session, str(content.get("nct_id", "")))
     context = {
         "content": content,

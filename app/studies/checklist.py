@@ -7,7 +7,9 @@ number: `answer-<n>` (yes, no or unsure) and `note-<n>`.
 
 Answers are the patient's own reading: nothing here ever says "eligible" or "not eligible".
 A summary only counts what was answered and points at the lines to ask about: every "No"
-(on a "may join if" line) or "Yes" (on a "may not join if" line), and every "Not sure".
+(on a "may join if" line) or "Yes" (on a "may not join if" line), and every "Not sure". A
+Yes or No on a line of a listing without inclusion and exclusion headings cannot be
+judged either way, and the summary says to talk those over.
 """
 
 from __future__ import annotations
@@ -25,6 +27,12 @@ SECTION_TITLES: dict[Section, str] = {
     "inclusion": "You may be able to join if",
     "exclusion": "You may not be able to join if",
     "other": "Other details",
+}
+# The same sections named for a doctor or a study team, who read the patient's answers.
+SECTION_NAMES: dict[Section, str] = {
+    "inclusion": "Inclusion criteria",
+    "exclusion": "Exclusion criteria",
+    "other": "Other criteria",
 }
 ANSWERS = {"yes": "Yes", "no": "No", "unsure": "Not sure"}
 MAX_NOTE = 2000
@@ -125,6 +133,9 @@ class Summary:
     answered: int
     total: int
     to_ask: list[Line]  # lines whose answer may not fit the study, or "Not sure"
+    # Answered lines of a listing that does not say which lines allow joining and which rule
+    # people out ("other"): no Yes or No there can be judged, so they are worth talking over.
+    unsorted: int = 0
 
 
 def clean_text(value: str, limit: int) -> str:
@@ -173,7 +184,7 @@ def read_notes(data: Mapping[str, str], sheet: Checklist) -> tuple[Notes, dict[s
 class Answered:
     """One answered line, as it goes into a site's email."""
 
-    section: str  # the section's title, "You may be able to join if"
+    section: str  # the section's name for the study team, "Inclusion criteria"
     text: str
     answer: str  # "Yes", "No" or "Not sure"
 
@@ -194,7 +205,7 @@ def read_answers(data: Mapping[str, str], sheet: Checklist) -> dict[int, str]:
 def answered(sheet: Checklist, answers: Mapping[int, str]) -> tuple[Answered, ...]:
     """The answered lines in page order, worded for a study team."""
     return tuple(
-        Answered(SECTION_TITLES[line.section], line.text, ANSWERS[answers[line.n]])
+        Answered(SECTION_NAMES[line.section], line.text, ANSWERS[answers[line.n]])
         for line in sheet.lines
         if line.n in answers
     )
@@ -215,4 +226,8 @@ def summarise(sheet: Checklist, notes: Notes) -> Summary:
     lines = sheet.lines
     answered = sum(1 for line in lines if line.n in notes.answers)
     asks = [line for line in lines if to_ask(line, notes.answers.get(line.n))]
-    return Summary(answered, len(lines), asks)
+    unsorted = sum(
+        1 for line in lines
+        if line.section == "other" and notes.answers.get(line.n) in ("yes", "no")
+    )  # fmt: skip
+    return Summary(answered, len(lines), asks, unsorted)

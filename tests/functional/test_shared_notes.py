@@ -192,7 +192,7 @@ def test_share_open_with_the_passcode_and_see_everything(
 def test_a_wrong_passcode_is_403_and_five_lock_the_link_for_15_minutes(
     client: TestClient, session: Session, nct_id: str, clock: Clock
 ) -> None:
-    token, _ = shared(client, nct_id)
+    token, secret = shared(client, nct_id)
     for left in (4, 3, 2, 1):
         wrong = open_share(client, token, "not the passcode")
         assert wrong.status_code == 403
@@ -202,6 +202,10 @@ def test_a_wrong_passcode_is_403_and_five_lock_the_link_for_15_minutes(
     fifth = open_share(client, token, "still not it")
     assert fifth.status_code == 403
     assert "paused for 15 minutes" in fifth.text
+    assert fifth.headers["retry-after"] == str(int(LOCKED_FOR.total_seconds()))
+    assert 'name="passcode"' not in fifth.text  # no box to type into while paused
+    manage = client.get(f"/shared/{token}/manage/{secret}")
+    assert "the link is paused until" in manage.text
     # Locked: the right passcode too, and the page itself, answer 429 with Retry-After.
     right = open_share(client, token)
     assert right.status_code == 429
@@ -294,7 +298,11 @@ def test_a_link_expires_after_the_days_chosen(
     clock.advance(dt.timedelta(days=2) - dt.timedelta(minutes=1))
     assert open_share(client, token).status_code == 200
     clock.advance(dt.timedelta(minutes=2))
-    assert client.get(f"/shared/{token}").status_code == 410
+    gone = client.get(f"/shared/{token}")
+    assert gone.status_code == 410
+    assert "The link has expired, and the notes were deleted." in gone.text
+    (stored,) = shares(session)
+    assert stored.sealed is None  # true when the page says it, before any purge
     assert open_share(client, token).status_code == 410
     # The daily purge wipes the notes of expired links; 30 days on, the link is unknown.
     purge(db_sessionmaker, settings=settings, now=clock.now)
@@ -530,6 +538,8 @@ def test_answers_go_to_the_site_only_when_the_patient_ticks_the_box(
     assert "Their answers to the study's criteria" in text
     assert f"- Yes: {LINES[0]}" in text
     assert f"- Not sure: {LINES[3]}" in text
+    assert "Inclusion criteria:" in text
+    assert "Exclusion criteria:" in text
     assert '"Not sure" never excludes anyone' in text
     assert "Not sure" in (site_email.body_html or "")
     assert SECRET_NOTE not in text
@@ -676,3 +686,76 @@ def test_a_study_without_criteria_lines_still_takes_a_note_and_shares_it(
     opened = open_share(client, token)
     assert SECRET_NOTE in opened.text
     assert "The study's criteria and the answers" not in opened.text
+
+
+@pytest.mark.parametrize(
+    "typed", ["Correct Horse Battery", "correct-horse-battery", " correct_horse  battery\u200b "]
+)
+def test_a_passcode_read_out_loud_opens_however_it_is_typed(
+    client: TestClient, nct_id: str, typed: str
+) -> None:
+    token, _ = shared(client, nct_id)
+    assert open_share(client, token, typed).status_code == 200
+    assert open_share(client, token, "correct horse batteries").status_code == 403
+
+
+def test_a_passcode_of_invisible_characters_is_refused(
+    client: TestClient, session: Session, nct_id: str
+) -> None:
+    for invisible in ("\u200b" * 9, "\x00" * 10, "-_- . -_-"):
+        answer = share(client, nct_id, passcode=invisible)
+        assert answer.status_code == 422
+        assert "at least 8 characters" in answer.text
+    assert shares(session) == []
+
+
+def test_an_empty_passcode_on_an_ended_or_paused_link_says_so(
+    client: TestClient, nct_id: str
+) -> None:
+    paused, _ = shared(client, nct_id)
+    for _ in range(MAX_TRIES):
+        open_share(client, paused, "wrong wrong wrong")
+    form = csrf_token(client.get("/alerts").text)
+    empty = client.post(f"/shared/{paused}", data={"csrf_token": form, "passcode": " "})
+    assert empty.status_code == 429
+    assert "retry-after" in empty.headers
+    revoked, secret = shared(client, nct_id)
+    client.post(f"/shared/{revoked}/revoke", data={"csrf_token": form, "secret": secret})
+    empty = client.post(f"/shared/{revoked}", data={"csrf_token": form, "passcode": ""})
+    assert empty.status_code == 410
+    live, _ = shared(client, nct_id)
+    empty = client.post(f"/shared/{live}", data={"csrf_token": form, "passcode": ""})
+    assert empty.status_code == 422
+    assert "Type the passcode you were given." in empty.text
+
+
+def test_lines_of_a_listing_without_headings_are_never_judged(
+    client: TestClient, session: Session
+) -> None:
+    study = f.study(criteria="* Adults who can walk\n* No heart attack in the last year")
+    load(session, study)
+    nct = str(study["protocolSection"]["identificationModule"]["nctId"])
+    page = client.get(f"/studies/{nct}/notes")
+    answer = client.post(
+        f"/studies/{nct}/notes",
+        data={"csrf_token": csrf_token(page.text), "answer-1": "yes", "answer-2": "yes"},
+    )
+    assert "You answered 2 of 2 lines." in answer.text
+    assert "cannot be judged here: go through them with the study team" in answer.text
+    assert "None of your answers raises a question" not in answer.text
+
+
+def test_the_doctor_reads_the_registry_names_of_the_sections(
+    client: TestClient, nct_id: str
+) -> None:
+    token, _ = shared(client, nct_id)
+    html = open_share(client, token).text
+    assert "<h3>Inclusion criteria</h3>" in html
+    assert "<h3>Exclusion criteria</h3>" in html
+    assert "You may be able to join if" not in html
+
+
+def test_an_answer_in_error_is_linked_to_its_first_choice(client: TestClient, nct_id: str) -> None:
+    answer = share(client, nct_id, **{"answer-1": "maybe"})
+    assert '<a href="#answer-1-yes">Choose Yes, No or Not sure.</a>' in answer.text
+    assert 'id="answer-1-yes"' in answer.text
