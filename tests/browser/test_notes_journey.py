@@ -124,7 +124,7 @@ def test_select_a_passage_add_a_note_share_open_and_revoke(
     patient.close()
 
 
-def test_wrong_passcodes_pause_the_link_even_for_the_right_one(
+def test_five_wrong_passcodes_pause_the_link(
     chromium: Any, live_server: str, axe_script: Path
 ) -> None:
     patient = chromium.new_context(viewport=DESKTOP)
