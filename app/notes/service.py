@@ -39,7 +39,7 @@ from app.notes.emails import SharedNotesEmail
 from app.notes.models import Share
 from app.outbox.email.rendering import render_email
 from app.outbox.queue import Letter, enqueue
-from app.studies.checklist import ANSWERS, SECTION_NAMES, Checklist, Heading, Notes
+from app.studies.checklist import SECTION_NAMES, Checklist, Heading, Notes
 from app.studies.models import Study
 
 SHARE_LIMIT = ratelimit.Limit("share-client", times=10, window=dt.timedelta(hours=1))
@@ -336,7 +336,3 @@ def purge_shares(session: Session, *, now: dt.datetime) -> tuple[int, int]:
         .execution_options(synchronize_session=False)
     )
     return int(wiped.rowcount or 0), int(deleted.rowcount or 0)  # type: ignore[attr-defined]
-
-
-def answer_label(value: str | None) -> str:
-    return ANSWERS.get(value or "", "Not answered")

@@ -31,7 +31,6 @@ from app.notes.service import (
     LIMITS_TEXT,
     LOCKED_FOR,
     MAX_DAYS,
-    MAX_TRIES,
     MIN_DAYS,
     Locked,
     WrongSecret,
@@ -406,6 +405,5 @@ def shared_show(request: Request, token: str, data: Posted, session: DbSession) 
         "age_range": age_range_label(study) if study else None,
         "sex_label": sex_label(study.sex) if study else None,
         "expires_at": share.expires_at,
-        "max_tries": MAX_TRIES,
     }
     return headers.private(render(request, "notes/shared.html", context))
