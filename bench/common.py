@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import platform
+import socket
 import statistics
 import time
 from collections.abc import Iterator
@@ -43,6 +44,14 @@ def load(settings: Settings, records: list[RawRecord] | Iterator[RawRecord]) -> 
         )
         session.commit()
     return report
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now, for a server under test."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def percentile(samples: list[float], fraction: float) -> float:

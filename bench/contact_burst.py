@@ -40,7 +40,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -68,7 +67,7 @@ from app.demo.generator import CITIES
 from app.demo.generator import nct_id as fictional_nct_id
 from app.outbox.models import OutboxMessage
 from app.studies.models import Site, Study
-from bench.common import ROOT, WORK, load, machine, percentile, today, write_section
+from bench.common import ROOT, WORK, free_port, load, machine, percentile, today, write_section
 
 POSTGRES_URL = os.environ.get(
     "TRIALFINDER_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -547,13 +546,6 @@ def server_env(url: str, smtp_port: int) -> dict[str, str]:
         }
     )
     return env
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def start_servers(scenario: Scenario, processes: Processes, env: dict[str, str]) -> int:

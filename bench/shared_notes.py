@@ -25,7 +25,6 @@ import argparse
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -41,6 +40,7 @@ from app.notes.service import MAX_TRIES
 from bench.common import (
     ROOT,
     WORK,
+    free_port,
     fresh_sqlite,
     load,
     machine,
@@ -52,12 +52,6 @@ from bench.common import (
 
 SHARE = re.compile(r"/shared/([A-Za-z0-9_-]{32})/manage/")
 PASSCODE = "correct horse battery staple"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def peak_rss_mib(pid: int) -> float:

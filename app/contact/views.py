@@ -56,23 +56,27 @@ Option = tuple[Site | None, float | None]
 
 @dataclass(frozen=True)
 class Carried:
-    """Checklist answers brought from the notes page (hidden fields of the form), and
-    whether the patient ticked the box that sends them to the site."""
+    """Checklist answers brought from the notes page (hidden fields of the form), whether
+    the patient ticked the box that sends them to the site, and the answered lines as the
+    site's email words them (worked out once, from the criteria as they are now)."""
 
     answers: dict[int, str]
     include: bool
+    lines: tuple[Answered, ...]
 
     @classmethod
     def of(cls, study: Study, data: dict[str, str]) -> Carried | None:
         if not any(name.startswith("answer-") for name in data):
             return None
-        answers = read_answers(data, checklist(study))
+        sheet = checklist(study)
+        answers = read_answers(data, sheet)
         include = data.get("include_answers", "").strip().lower() in CONSENT_VALUES
-        return cls(answers, include) if answers else None
+        return cls(answers, include, answered(sheet, answers)) if answers else None
 
-    def lines(self, study: Study) -> tuple[Answered, ...]:
+    @property
+    def for_site(self) -> tuple[Answered, ...]:
         """What goes into the site's email: nothing unless the box was ticked."""
-        return answered(checklist(study), self.answers) if self.include else ()
+        return self.lines if self.include else ()
 
 
 @dataclass(frozen=True)
@@ -317,7 +321,7 @@ def submit_contact(
         submission=result.submission,
         settings=settings,
         now=now,
-        answers=carried.lines(study) if carried else (),
+        answers=carried.for_site if carried else (),
     )
     try:
         with write_transaction(session):

@@ -307,15 +307,21 @@ def wipe_expired(session: Session, share_id: int, *, now: dt.datetime) -> None:
 
 
 def revoke_emailed_to(session: Session, email_key: str, *, now: dt.datetime) -> int:
-    """Revoke every live link that was emailed to this address (erasure). Returns how many."""
-    result = session.execute(
+    """Revoke every live link that was emailed to this address (erasure), and forget the
+    address's hash on all of them. Returns how many were revoked."""
+    revoked = session.execute(
         update(Share)
         .where(Share.email_key == email_key, Share.revoked_at.is_(None))
-        .values(revoked_at=now, sealed=None, email_key=None)
+        .values(revoked_at=now, sealed=None)
         .execution_options(synchronize_session=False)
     )
-    session.execute(update(Share).where(Share.email_key == email_key).values(email_key=None))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    session.execute(
+        update(Share)
+        .where(Share.email_key == email_key)
+        .values(email_key=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(revoked.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def purge_shares(session: Session, *, now: dt.datetime) -> tuple[int, int]:

@@ -344,7 +344,7 @@ def shared_show(request: Request, token: str, data: Posted, session: DbSession) 
         return _link_state(request, session, token) or _open_page(
             request, message="Type the passcode you were given.", status_code=422
         )
-    if find(session, token) is None:
+    if find(session, token) is None:  # a read, so unknown links never take the write lock
         return _not_found(request)
     now = _now()
     # Pages are rendered after the write lock is let go: the block only decides.

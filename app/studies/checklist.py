@@ -191,15 +191,7 @@ class Answered:
 
 def read_answers(data: Mapping[str, str], sheet: Checklist) -> dict[int, str]:
     """Only the answers (`answer-<n>`: yes, no or unsure) of the checklist's lines."""
-    numbers = {line.n for line in sheet.lines}
-    answers = {}
-    for name, value in data.items():
-        match = _FIELD.fullmatch(name)
-        if match and match.group(1) == "answer" and value in ANSWERS:
-            n = int(match.group(2))
-            if n in numbers:
-                answers[n] = value
-    return answers
+    return read_notes(data, sheet)[0].answers
 
 
 def answered(sheet: Checklist, answers: Mapping[int, str]) -> tuple[Answered, ...]:

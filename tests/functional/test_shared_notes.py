@@ -9,6 +9,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,7 +24,14 @@ from app.main import create_app
 from app.notes import service
 from app.notes import views as notes_views
 from app.notes.models import Share
-from app.notes.service import LOCKED_FOR, MAX_TRIES, OPEN_LIMIT, RECIPIENT_LIMIT, SHARE_LIMIT
+from app.notes.service import (
+    LIMITS_TEXT,
+    LOCKED_FOR,
+    MAX_TRIES,
+    OPEN_LIMIT,
+    RECIPIENT_LIMIT,
+    SHARE_LIMIT,
+)
 from app.outbox.email.senders import MemorySender
 from app.outbox.models import OutboxMessage
 from app.outbox.worker import Worker
@@ -46,11 +54,16 @@ from tests.notes_helpers import (
 DOCTOR = "dr.imaginary@example.org"
 
 
-@pytest.fixture
-def nct_id(session: Session) -> str:
-    study = f.study(criteria=CRITERIA, title="A fictional study of imaginary fever")
+def loaded(session: Session, **fields: Any) -> str:
+    """Import one fictional study (factories.study with `fields`); its NCT ID."""
+    study = f.study(**fields)
     load(session, study)
     return str(study["protocolSection"]["identificationModule"]["nctId"])
+
+
+@pytest.fixture
+def nct_id(session: Session) -> str:
+    return loaded(session, criteria=CRITERIA, title="A fictional study of imaginary fever")
 
 
 class Clock:
@@ -105,6 +118,8 @@ def test_every_criteria_line_is_listed_word_for_word_with_nothing_preselected(
     )
     assert suggested, "no generated passcode on the form"
     assert client.get(f"/studies/{nct_id}/notes").text.count(suggested.group(1)) == 0
+    # The limits on sharing are said before sharing.
+    assert LIMITS_TEXT.replace("'", "&#39;") in page.text
 
 
 def test_review_shows_a_summary_and_stores_nothing(
@@ -514,9 +529,9 @@ def queued_one(session: Session, kind: str) -> OutboxMessage:
 
 @pytest.fixture
 def contact_nct(session: Session) -> str:
-    study = f.study(criteria=CRITERIA, sites=[f.site(contacts=[{"email": "team@example.org"}])])
-    load(session, study)
-    return str(study["protocolSection"]["identificationModule"]["nctId"])
+    return loaded(
+        session, criteria=CRITERIA, sites=[f.site(contacts=[{"email": "team@example.org"}])]
+    )
 
 
 def test_answers_go_to_the_site_only_when_the_patient_ticks_the_box(
@@ -676,9 +691,7 @@ SHARED_ONCE = _SharedOnce()
 def test_a_study_without_criteria_lines_still_takes_a_note_and_shares_it(
     client: TestClient, session: Session
 ) -> None:
-    study = f.study(criteria="")
-    load(session, study)
-    nct = str(study["protocolSection"]["identificationModule"]["nctId"])
+    nct = loaded(session, criteria="")
     page = client.get(f"/studies/{nct}/notes")
     assert "does not spell out its criteria line by line" in page.text
     assert 'name="answer-' not in page.text
@@ -732,9 +745,7 @@ def test_an_empty_passcode_on_an_ended_or_paused_link_says_so(
 def test_lines_of_a_listing_without_headings_are_never_judged(
     client: TestClient, session: Session
 ) -> None:
-    study = f.study(criteria="* Adults who can walk\n* No heart attack in the last year")
-    load(session, study)
-    nct = str(study["protocolSection"]["identificationModule"]["nctId"])
+    nct = loaded(session, criteria="* Adults who can walk\n* No heart attack in the last year")
     page = client.get(f"/studies/{nct}/notes")
     answer = client.post(
         f"/studies/{nct}/notes",
